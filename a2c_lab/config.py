@@ -1,0 +1,216 @@
+"""Typed config schema: one dataclass per Hydra group, one line of doc per field.
+
+YAML files under ``conf/`` are the user's surface; these dataclasses are registered in
+Hydra's ConfigStore as the schema those files merge into, so an unknown key or a wrong
+type fails at composition time with the key's full name. ``validate`` adds the range
+checks that a type cannot express. Derived values (batch size, number of updates) are
+computed where they are needed and never written back into the config.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """A config value that composes but makes no sense; the message names the key."""
+
+
+# Enum members are spelled as users type them, so OmegaConf's error lists the allowed values.
+class AgentKind(Enum):
+    split = "split"  # actor and critic each with their own optimizer and loss
+    shared = "shared"  # one optimizer over all parameters, one combined loss
+
+
+class OptimizerKind(Enum):
+    adam = "adam"
+    rmsprop = "rmsprop"
+
+
+class Schedule(Enum):
+    constant = "constant"
+    linear = "linear"  # decays linearly to 0 at total_steps
+
+
+class Activation(Enum):
+    tanh = "tanh"
+    relu = "relu"
+
+
+class Init(Enum):
+    default = "default"  # torch's nn.Linear default
+    orthogonal = "orthogonal"  # gain sqrt(2) hidden, 0.01 policy output, 1 value output
+
+
+class Estimator(Enum):
+    td = "td"  # one-step TD error
+    nstep = "nstep"  # n-step bootstrapped return minus V (GAE with lambda 1)
+    gae = "gae"  # generalized advantage estimation
+
+
+class ValueTarget(Enum):
+    estimator = "estimator"  # the estimator's own returns (advantages + values)
+    nstep = "nstep"  # the n-step bootstrapped return, as the notebook uses for every estimator
+
+
+class Backend(Enum):
+    auto = "auto"  # native where gymnasium has a vector implementation, else sync
+    sync = "sync"  # SyncVectorEnv, same-step autoreset
+    async_ = "async"  # AsyncVectorEnv (one process per env), same-step autoreset
+    native = "native"  # the env's own vector implementation (NEXT_STEP autoreset, masked)
+
+
+class LoggerKind(Enum):
+    wandb = "wandb"  # W&B as an extra output beside the local files
+    none = "none"  # local files only
+
+
+class WandbMode(Enum):
+    offline = "offline"
+    online = "online"
+    disabled = "disabled"
+
+
+@dataclass
+class AgentConfig:
+    name: AgentKind = AgentKind.shared  # split: two optimizers and losses; shared: one of each
+    optimizer: OptimizerKind = OptimizerKind.adam  # optimizer type (for split: both of them)
+    lr: float = 7e-4  # learning rate (shared), or the actor's (split)
+    critic_lr: Optional[float] = None  # split only: the critic's learning rate; null = lr
+    lr_schedule: Schedule = Schedule.constant  # constant, or linear decay to 0 over total_steps
+    eps: float = 1e-8  # optimizer epsilon (Adam's eps, RMSprop's eps)
+    rmsprop_alpha: float = 0.99  # RMSprop smoothing constant
+    ent_coef: float = 0.005  # entropy bonus weight (on the actor's loss)
+    vf_coef: float = 0.5  # value-loss weight (split: scales the critic's own loss)
+    max_grad_norm: Optional[float] = None  # clip the gradient L2 norm (split: per network); null = off
+
+
+@dataclass
+class HeadConfig:
+    hidden: List[int] = field(default_factory=lambda: [64, 64])  # hidden layer sizes
+    activation: Activation = Activation.tanh  # activation after each hidden layer
+
+
+@dataclass
+class NetworkConfig:
+    name: str = "towers_tanh64"  # preset name, used as the label in comparisons
+    actor: HeadConfig = field(default_factory=HeadConfig)  # policy tower (on top of the trunk, if any)
+    critic: HeadConfig = field(default_factory=HeadConfig)  # value tower (on top of the trunk, if any)
+    trunk: Optional[HeadConfig] = None  # shared torso feeding both towers; shared agent only
+    init: Init = Init.default  # weight initialisation
+
+
+@dataclass
+class AdvantageConfig:
+    name: Estimator = Estimator.gae  # td, nstep or gae
+    lam: float = 0.95  # GAE lambda (gae only; td is lambda 0, nstep is lambda 1)
+    normalize: bool = True  # per-batch (a - mean) / (std + 1e-8), unbiased std over real rows
+    value_target: ValueTarget = ValueTarget.nstep  # the critic's regression target
+
+
+@dataclass
+class EnvsConfig:
+    name: str = "vectorized"  # preset name, used as the label in comparisons
+    num_envs: int = 8  # parallel training environments
+    backend: Backend = Backend.auto  # vectorization backend
+
+
+@dataclass
+class TaskConfig:
+    id: str = "CartPole-v1"  # any gymnasium id with a discrete action space
+    threshold: Optional[float] = 475.0  # "solved" last-100 mean return; null = none
+
+
+@dataclass
+class EvalConfig:
+    interval: int = 25_000  # env steps between greedy evaluations; 0 = off
+    episodes: int = 10  # episodes per evaluation
+
+
+@dataclass
+class LoggerConfig:
+    name: LoggerKind = LoggerKind.wandb  # wandb, or none (local files only)
+    mode: WandbMode = WandbMode.offline  # W&B mode; the WANDB_MODE variable overrides it
+    project: str = "a2c-lab"  # W&B project
+    entity: Optional[str] = None  # W&B entity (user or team); null = the default one
+    group: Optional[str] = None  # W&B group; null = experiment name + sweep start time
+    tags: List[str] = field(default_factory=list)  # extra W&B tags
+    log_interval: int = 10  # updates per W&B point (each summarising those updates); local files keep all
+
+
+@dataclass
+class Config:
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    advantage: AdvantageConfig = field(default_factory=AdvantageConfig)
+    envs: EnvsConfig = field(default_factory=EnvsConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    experiment_name: str = "default"  # name of the experiment preset (labels run folders and the W&B group)
+    seed: int = 0  # seeds torch, numpy and every env
+    total_steps: int = 200_000  # env steps summed over all envs
+    n_steps: int = 5  # rollout length per env (vector steps per update)
+    gamma: float = 0.99  # discount factor
+    device: str = "cpu"  # torch device
+    bootstrap_truncated: bool = True  # bootstrap from V(final obs) on truncation; false = notebook
+    torch_threads: int = 1  # torch intra-op threads for this run (0 = torch's default)
+    progress: bool = True  # progress bar when stdout is a terminal
+
+
+def register_configs() -> None:
+    """Register the schema so that ``conf/config.yaml`` can name it in its defaults."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+
+
+def _check(ok: bool, key: str, value, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"invalid config: {key}={value!r}; allowed: {allowed}")
+
+
+def validate(cfg: DictConfig | Config) -> Config:
+    """Return the typed config, or raise ConfigError naming the first bad key."""
+    if isinstance(cfg, DictConfig):
+        merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
+        c: Config = OmegaConf.to_object(merged)  # type: ignore[assignment]
+    else:
+        c = cfg
+    a = c.agent
+    _check(a.lr > 0 and math.isfinite(a.lr), "agent.lr", a.lr, "a finite number > 0")
+    _check(a.critic_lr is None or a.critic_lr > 0, "agent.critic_lr", a.critic_lr, "null or a number > 0")
+    _check(a.critic_lr is None or a.name is AgentKind.split, "agent.critic_lr", a.critic_lr,
+           "null unless agent=split (the shared agent has one optimizer)")
+    _check(a.eps > 0, "agent.eps", a.eps, "a number > 0")
+    _check(0 <= a.rmsprop_alpha < 1, "agent.rmsprop_alpha", a.rmsprop_alpha, "[0, 1)")
+    _check(a.ent_coef >= 0, "agent.ent_coef", a.ent_coef, "a number >= 0")
+    _check(a.vf_coef > 0, "agent.vf_coef", a.vf_coef, "a number > 0")
+    _check(a.max_grad_norm is None or a.max_grad_norm > 0, "agent.max_grad_norm", a.max_grad_norm,
+           "null (off) or a number > 0")
+    n = c.network
+    for key, head in (("network.actor", n.actor), ("network.critic", n.critic), ("network.trunk", n.trunk)):
+        if head is not None:
+            _check(all(h >= 1 for h in head.hidden), f"{key}.hidden", head.hidden, "a list of sizes >= 1")
+    _check(n.trunk is None or a.name is AgentKind.shared, "network.trunk", "set",
+           "null with agent=split (a shared trunk needs one optimizer: use agent=shared)")
+    adv = c.advantage
+    _check(0 <= adv.lam <= 1, "advantage.lam", adv.lam, "[0, 1]")
+    _check(c.envs.num_envs >= 1, "envs.num_envs", c.envs.num_envs, "an integer >= 1")
+    _check(0 < c.gamma <= 1, "gamma", c.gamma, "(0, 1]")
+    _check(c.n_steps >= 1, "n_steps", c.n_steps, "an integer >= 1")
+    rollout = c.n_steps * c.envs.num_envs
+    _check(c.total_steps >= rollout, "total_steps", c.total_steps,
+           f">= one rollout, n_steps * envs.num_envs = {rollout}")
+    _check(c.eval.interval >= 0, "eval.interval", c.eval.interval, "0 (off) or env steps > 0")
+    _check(c.eval.episodes >= 1, "eval.episodes", c.eval.episodes, "an integer >= 1")
+    _check(c.logger.log_interval >= 1, "logger.log_interval", c.logger.log_interval, "an integer >= 1")
+    _check(c.torch_threads >= 0, "torch_threads", c.torch_threads, "0 (torch default) or an integer >= 1")
+    _check(c.device == "cpu" or c.device.startswith("cuda") or c.device == "mps", "device", c.device,
+           "cpu, cuda, cuda:N or mps")
+    return c

@@ -1,0 +1,111 @@
+"""The only module that knows gymnasium's API: vector envs, autoreset and seeding.
+
+Whatever the backend, ``VectorEnv.step`` returns a ``VecStep`` in which every row is one
+env's transition with its *true* next observation, and ``valid`` marks the rows that are
+real transitions:
+
+* ``sync`` / ``async`` run with SAME_STEP autoreset: the step that ends an episode already
+  returns the reset observation, the real final one comes from ``info["final_obs"]``.
+  Every row is valid (as in old gym, which the notebook used).
+* ``native`` (the env's own vector implementation, e.g. CartPole's) only knows NEXT_STEP
+  autoreset: the step that ends an episode returns the final observation, and the *next*
+  step returns the reset observation with reward 0 and ignores the action. That row is
+  not a transition: ``valid`` is False there, it is neither trained on nor counted.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from a2c_lab.config import Backend, ConfigError
+
+
+class VecStep(NamedTuple):
+    obs: np.ndarray  # [N, D] observation to act on next (a reset observation where an episode ended)
+    next_obs: np.ndarray  # [N, D] true next observation of this transition (final one at episode ends)
+    reward: np.ndarray  # [N] float32
+    terminated: np.ndarray  # [N] bool: next_obs is terminal
+    truncated: np.ndarray  # [N] bool: the episode was cut (time limit); next_obs is not terminal
+    valid: np.ndarray  # [N] bool: a real transition (False for NEXT_STEP's reset step)
+
+
+def has_native_vector_env(env_id: str) -> bool:
+    return gym.spec(env_id).vector_entry_point is not None
+
+
+def resolve_backend(env_id: str, backend: Backend) -> Backend:
+    if backend is Backend.auto:
+        return Backend.native if has_native_vector_env(env_id) else Backend.sync
+    if backend is Backend.native and not has_native_vector_env(env_id):
+        raise ConfigError(
+            f"invalid config: envs.backend=native; {env_id} has no native vector env in gymnasium, "
+            "allowed: auto, sync, async")
+    return backend
+
+
+def check_task(env_id: str) -> None:
+    """Fail before training on an unknown id or a task A2C-with-a-categorical-policy cannot do."""
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as err:
+        raise ConfigError(f"invalid config: task.id={env_id!r} is not a registered gymnasium id ({err})") from None
+    env = gym.make(spec.id)
+    try:
+        if not isinstance(env.action_space, gym.spaces.Discrete):
+            raise ConfigError(
+                f"invalid config: task.id={env_id!r} has a {type(env.action_space).__name__} action space; "
+                "allowed: tasks with a Discrete action space (e.g. CartPole-v1, Acrobot-v1, LunarLander-v3)")
+        space = env.observation_space
+        if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
+            raise ConfigError(
+                f"invalid config: task.id={env_id!r} has observation space {space}; allowed: a flat Box")
+    finally:
+        env.close()
+
+
+class VectorEnv:
+    """N copies of one task behind one interface, whatever gymnasium's autoreset mode."""
+
+    def __init__(self, env_id: str, num_envs: int, backend: Backend, seed: int):
+        self.backend = resolve_backend(env_id, backend)
+        self.num_envs = num_envs
+        self.seed = seed
+        if self.backend is Backend.native:
+            self.env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+        else:
+            self.env = gym.make_vec(
+                env_id, num_envs=num_envs, vectorization_mode=self.backend.value,
+                vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+        self.next_step_autoreset = self.backend is Backend.native
+        self.obs_dim = int(np.prod(self.env.single_observation_space.shape))
+        self.num_actions = int(self.env.single_action_space.n)
+        self._after_episode_end = np.zeros(num_envs, dtype=bool)
+
+    def reset(self) -> np.ndarray:
+        """Seed every env (env i gets seed + i) and return the first observations [N, D]."""
+        obs, _ = self.env.reset(seed=self.seed)
+        self._after_episode_end[:] = False
+        return np.asarray(obs, dtype=np.float32)
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        obs = np.asarray(obs, dtype=np.float32)
+        reward = np.asarray(reward, dtype=np.float32)
+        if self.next_step_autoreset:
+            valid = ~self._after_episode_end
+            self._after_episode_end = terminated | truncated
+            next_obs = obs  # at an episode end this *is* the final observation
+        else:
+            valid = np.ones(self.num_envs, dtype=bool)
+            next_obs = obs
+            if "_final_obs" in info and info["_final_obs"].any():
+                next_obs = obs.copy()
+                ended = np.flatnonzero(info["_final_obs"])
+                next_obs[ended] = np.stack(info["final_obs"][ended]).astype(np.float32)
+        return VecStep(obs, next_obs, reward, terminated, truncated, valid)
+
+    def close(self) -> None:
+        self.env.close()

@@ -1,0 +1,166 @@
+"""One tracking facade: local files always (the source of truth), W&B as an extra output.
+
+``Tracker`` fans every event out to its sinks. The local-files sink is written first and
+flushed after every update, so a run killed with SIGKILL keeps every row up to its last
+completed update. An extra sink (W&B) that raises is reported once and dropped: it never
+costs the local metrics.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import platform
+import socket
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+from omegaconf import DictConfig
+
+from a2c_lab import metrics as m
+from a2c_lab.config import Config, LoggerKind
+from a2c_lab.rollout import Episodes
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    def log_episodes(self, episodes: Episodes) -> None: ...
+    def log_update(self, row: dict[str, float]) -> None: ...  # includes env_step and wall_time
+    def log_eval(self, row: dict[str, float]) -> None: ...
+    def finish(self, summary: dict[str, Any]) -> None: ...
+    def fail(self, error: BaseException) -> None: ...
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write atomically (temp file + rename), so a reader never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+class LocalFiles:
+    """CSV files per event type plus status and summary JSON (see a2c_lab.metrics)."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._files = []
+        self._episodes = self._open(m.EPISODES_FILE, m.EPISODE_COLUMNS)
+        self._updates = self._open(m.UPDATES_FILE, m.UPDATE_COLUMNS)
+        self._evals = self._open(m.EVAL_FILE, m.EVAL_COLUMNS)
+        write_json(run_dir / m.STATUS_FILE, {"status": "running", "error": None})
+
+    def _open(self, name: str, columns: tuple[str, ...]) -> csv.writer:
+        f = open(self.run_dir / name, "w", newline="")
+        self._files.append(f)
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        f.flush()
+        return writer
+
+    def log_episodes(self, episodes: Episodes) -> None:
+        self._episodes.writerows(zip(episodes.env_step.tolist(), episodes.wall_time.tolist(),
+                                     episodes.returns.tolist(), episodes.lengths.tolist()))
+
+    def log_update(self, row: dict[str, float]) -> None:
+        self._updates.writerow([row[c] for c in m.UPDATE_COLUMNS])
+        for f in self._files:
+            f.flush()
+
+    def log_eval(self, row: dict[str, float]) -> None:
+        self._evals.writerow([row[c] for c in m.EVAL_COLUMNS])
+
+    def _close(self) -> None:
+        for f in self._files:
+            f.close()
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self._close()
+        write_json(self.run_dir / m.SUMMARY_FILE, summary)
+        write_json(self.run_dir / m.STATUS_FILE, {"status": "finished", "error": None})
+
+    def fail(self, error: BaseException) -> None:
+        self._close()
+        write_json(self.run_dir / m.STATUS_FILE,
+                   {"status": "failed", "error": f"{type(error).__name__}: {error}"})
+
+
+class Tracker:
+    """Fans events out to the local files and any extra sinks."""
+
+    def __init__(self, local: LocalFiles, extras: list[Sink] | None = None):
+        self.sinks: list[Sink] = [local, *(extras or [])]
+
+    def _each(self, method: str, *args) -> None:
+        for sink in list(self.sinks):
+            try:
+                getattr(sink, method)(*args)
+            except Exception as err:  # noqa: BLE001 - an extra output must not end the run
+                if isinstance(sink, LocalFiles):
+                    raise
+                log.warning("%s failed in %s (%s: %s); continuing with local files only",
+                            type(sink).__name__, method, type(err).__name__, err)
+                self.sinks.remove(sink)
+
+    def log_episodes(self, episodes: Episodes) -> None:
+        if len(episodes.returns):
+            self._each("log_episodes", episodes)
+
+    def log_update(self, row: dict[str, float]) -> None:
+        self._each("log_update", row)
+
+    def log_eval(self, row: dict[str, float]) -> None:
+        self._each("log_eval", row)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self._each("finish", summary)
+
+    def fail(self, error: BaseException) -> None:
+        self._each("fail", error)
+
+
+def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict) -> Tracker:
+    local = LocalFiles(run_dir)
+    extras: list[Sink] = []
+    if cfg.logger.name is LoggerKind.wandb:
+        from a2c_lab.wandb_sink import WandbSink  # imported only when W&B is on
+
+        extras.append(WandbSink(cfg, raw_cfg, run_dir, meta))
+    return Tracker(local, extras)
+
+
+def _git(*args: str, cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def run_metadata(overrides: list[str]) -> dict[str, Any]:
+    """Git commit and dirty flag of the a2c-lab source, package versions, host, command line."""
+    source = Path(__file__).resolve().parent
+    commit = _git("rev-parse", "HEAD", cwd=source)
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=source) if commit else None
+    versions = {}
+    for package in ("a2c-lab", "torch", "numpy", "gymnasium", "hydra-core", "wandb"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    versions["python"] = platform.python_version()
+    return {
+        "git_commit": commit,
+        "git_dirty": bool(status) if commit else None,
+        "versions": versions,
+        "overrides": list(overrides),
+        "command": sys.argv,
+        "host": socket.gethostname(),
+        "start_time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -1,0 +1,180 @@
+"""train(cfg): seed, build, loop (collect -> estimate -> update -> log), summarise."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from a2c_lab import metrics as m
+from a2c_lab.advantages import estimate
+from a2c_lab.agents import A2C
+from a2c_lab.config import Backend, Config, validate
+from a2c_lab.envs import VectorEnv, check_task, resolve_backend
+from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
+from a2c_lab.networks import ActorCritic
+from a2c_lab.rollout import Episodes
+from a2c_lab.tracking import Tracker, make_tracker, run_metadata
+
+EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share seeds with training envs
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(raw_cfg: DictConfig, run_dir: str | Path | None = None, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Train one A2C run; write its files into ``run_dir`` (default: Hydra's output dir)."""
+    cfg = validate(raw_cfg)  # every config error surfaces here, before anything is built
+    check_task(cfg.task.id)
+    resolve_backend(cfg.task.id, cfg.envs.backend)
+    if run_dir is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        run_dir = HydraConfig.get().runtime.output_dir
+        overrides = list(HydraConfig.get().overrides.task)
+    run_dir = Path(run_dir)
+    if cfg.torch_threads > 0:
+        torch.set_num_threads(cfg.torch_threads)
+    seed_everything(cfg.seed)
+
+    envs = VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, cfg.seed)
+    model = ActorCritic(envs.obs_dim, envs.num_actions, cfg.network).to(cfg.device)
+    agent = A2C(model, cfg.agent)
+    meta = run_metadata(overrides or [])
+    meta["backend"] = envs.backend.value
+    tracker = make_tracker(cfg, raw_cfg, run_dir, meta)
+    try:
+        (run_dir / m.META_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(meta)))
+        summary = _loop(cfg, envs, agent, tracker)
+        torch.save(model.state_dict(), run_dir / m.MODEL_FILE)
+    except BaseException as err:
+        tracker.fail(err)
+        raise
+    finally:
+        envs.close()
+    tracker.finish(summary)
+    return summary
+
+
+def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[str, Any]:
+    from a2c_lab.rollout import Collector  # the loop reads top to bottom below
+
+    start = time.perf_counter()
+    collector = Collector(envs, start)
+    device = cfg.device
+    history = _EpisodeHistory()
+    next_eval = cfg.eval.interval if cfg.eval.interval > 0 else None
+    bar = _progress_bar(cfg)
+    while collector.env_steps < cfg.total_steps:
+        progress = collector.env_steps / cfg.total_steps
+        # 1. collect n_steps vector steps with the current policy
+        rollout, episodes = collector.collect(lambda obs: agent.act(obs.to(device)).cpu(), cfg.n_steps)
+        rollout = type(rollout)(*(t.to(device) for t in rollout))
+        # 2. estimate advantages and the critic's target from one batched forward pass
+        out = agent.evaluate(rollout)
+        terminated = rollout.terminated if cfg.bootstrap_truncated else rollout.dones
+        advantages, value_targets = estimate(
+            cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach(),
+            next_values=out.next_values, terminated=terminated, dones=rollout.dones)
+        # 3. one gradient step
+        update = agent.update(rollout, out, advantages, value_targets, cfg.advantage.normalize, progress)
+        # 4. log: episodes at the env step they ended, the update at the current env step
+        wall = time.perf_counter() - start
+        tracker.log_episodes(episodes)
+        history.add(episodes)
+        tracker.log_update({m.ENV_STEP: collector.env_steps, m.WALL_TIME: wall, **update,
+                            m.SPS: collector.env_steps / wall})
+        if next_eval is not None and collector.env_steps >= next_eval:
+            tracker.log_eval({m.ENV_STEP: collector.env_steps, m.WALL_TIME: wall,
+                              **evaluate_greedy(agent, cfg)})
+            next_eval += cfg.eval.interval
+        if bar is not None:
+            bar.update(collector.env_steps - bar.n)
+            if history.count:
+                bar.set_postfix(sps=f"{collector.env_steps / wall:,.0f}", ret20=f"{history.last(20):.1f}", refresh=False)
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - start
+    return history.summary(collector.env_steps, wall, cfg.task.threshold)
+
+
+class _EpisodeHistory:
+    """All finished training episodes, for the progress bar and the end-of-run summary."""
+
+    def __init__(self):
+        self._steps: list[np.ndarray] = []
+        self._returns: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, episodes: Episodes) -> None:
+        if len(episodes.returns):
+            self._steps.append(episodes.env_step)
+            self._returns.append(episodes.returns)
+            self.count += len(episodes.returns)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._returns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        steps, returns = np.concatenate(self._steps), np.concatenate(self._returns)
+        self._steps, self._returns = [steps], [returns]
+        return steps, returns
+
+    def last(self, window: int) -> float:
+        tail = np.concatenate(self._returns[-window:])[-window:]  # each chunk holds >= 1 episode
+        return float(tail.mean())
+
+    def summary(self, env_steps: int, wall: float, threshold: float | None) -> dict[str, Any]:
+        steps, returns = self._arrays()
+        has = len(returns) > 0
+        return {
+            m.LAST100_RETURN: float(trailing_mean(returns, 100)[-1]) if has else None,
+            m.LAST20_RETURN: float(trailing_mean(returns, 20)[-1]) if has else None,
+            m.BEST_RETURN: float(returns.max()) if has else None,
+            m.AUC: area_under_curve(steps, returns, env_steps),
+            m.STEPS_TO_THRESHOLD: steps_to_threshold(steps, returns, threshold),
+            m.EPISODES: int(len(returns)),
+            m.TOTAL_ENV_STEPS: int(env_steps),
+            m.TOTAL_WALL_TIME: wall,
+            m.FINAL_SPS: env_steps / wall if wall > 0 else None,
+        }
+
+
+def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
+    """Run ``cfg.eval.episodes`` greedy episodes on separate, separately seeded envs."""
+    envs = VectorEnv(cfg.task.id, cfg.eval.episodes, Backend.auto if cfg.envs.backend is Backend.auto
+                     else cfg.envs.backend, cfg.seed + EVAL_SEED_OFFSET)
+    try:
+        obs = envs.reset()
+        returns = np.zeros(envs.num_envs)
+        lengths = np.zeros(envs.num_envs)
+        running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
+        while running.any():
+            with torch.no_grad():
+                actions = agent.greedy_act(torch.from_numpy(obs).to(cfg.device)).cpu().numpy()
+            step = envs.step(actions)
+            live = running & step.valid
+            returns += step.reward * live
+            lengths += live
+            running &= ~(step.terminated | step.truncated)
+            obs = step.obs
+    finally:
+        envs.close()
+    return {m.EVAL_RETURN_MEAN: float(returns.mean()), m.EVAL_RETURN_STD: float(returns.std()),
+            m.EVAL_LENGTH_MEAN: float(lengths.mean())}
+
+
+def _progress_bar(cfg: Config):
+    if not (cfg.progress and sys.stdout.isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=cfg.total_steps, unit="step", unit_scale=True, dynamic_ncols=True, leave=False)

@@ -56,9 +56,14 @@ class A2C:
         return torch.optim.Adam(params, lr=lr, eps=self.cfg.eps, foreach=True)
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
-        """Sample actions [N] from the current policy."""
-        probs = self.model.policy_logits(obs).softmax(-1)
-        return torch.multinomial(probs, 1).squeeze(1)
+        """Sample actions [N] from the current policy, Categorical(softmax(logits)).
+
+        Gumbel-max: argmax(logits + g) with g = -log(E), E ~ Exp(1), is an exact sample of
+        that distribution, in three small ops instead of softmax + multinomial (about 12 us
+        instead of 30 us at 8 envs).
+        """
+        logits = self.model.policy_logits(obs)
+        return (logits - torch.empty_like(logits).exponential_().log()).argmax(-1)
 
     def greedy_act(self, obs: torch.Tensor) -> torch.Tensor:
         return self.model.policy_logits(obs).argmax(-1)

@@ -63,7 +63,7 @@ class Collector:
         finished: list[tuple[int, float, float, int]] = []
         for t in range(n_steps):
             obs[t] = self.obs
-            with torch.no_grad():
+            with torch.inference_mode():
                 actions[t] = policy(torch.from_numpy(self.obs)).numpy()
             step = self.envs.step(actions[t])
             rewards[t], terminated[t], truncated[t], mask[t] = (

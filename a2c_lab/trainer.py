@@ -158,7 +158,7 @@ def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
         lengths = np.zeros(envs.num_envs)
         running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
         while running.any():
-            with torch.no_grad():
+            with torch.inference_mode():
                 actions = agent.greedy_act(torch.from_numpy(obs).to(cfg.device)).cpu().numpy()
             step = envs.step(actions)
             live = running & step.valid

@@ -60,29 +60,44 @@ class Collector:
         terminated = np.empty((n_steps, n), dtype=np.float32)
         truncated = np.empty((n_steps, n), dtype=np.float32)
         mask = np.empty((n_steps, n), dtype=np.float32)
-        finished: list[tuple[int, float, float, int]] = []
+        step_time = np.empty(n_steps)
+        # The per-step work is only: act, step, store. Episode bookkeeping is done for the
+        # whole rollout at once afterwards (_finished_episodes).
         for t in range(n_steps):
             obs[t] = self.obs
             with torch.inference_mode():
                 actions[t] = policy(torch.from_numpy(self.obs)).numpy()
             step = self.envs.step(actions[t])
-            rewards[t], terminated[t], truncated[t], mask[t] = (
-                step.reward, step.terminated, step.truncated, step.valid)
-            next_obs[t] = step.next_obs
+            rewards[t], terminated[t], truncated[t], mask[t], next_obs[t] = (
+                step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
+            step_time[t] = time.perf_counter()
             self.obs = step.obs
-            self.env_steps += int(step.valid.sum())
-            self._episode_return += step.reward
-            self._episode_length += step.valid
-            ended = step.terminated | step.truncated
-            if ended.any():
-                now = time.perf_counter() - self.start_time
-                for i in np.flatnonzero(ended):
-                    finished.append((self.env_steps, now, self._episode_return[i], self._episode_length[i]))
-                self._episode_return[ended] = 0.0
-                self._episode_length[ended] = 0
+        episodes = self._finished_episodes(rewards, terminated, truncated, mask, step_time)
         rollout = Rollout(*(torch.from_numpy(a) for a in
                             (obs, actions, rewards, next_obs, terminated, truncated, mask)))
-        columns = list(zip(*finished)) if finished else [(), (), (), ()]
-        episodes = Episodes(np.asarray(columns[0], dtype=np.int64), np.asarray(columns[1], dtype=np.float64),
-                            np.asarray(columns[2], dtype=np.float64), np.asarray(columns[3], dtype=np.int64))
         return rollout, episodes
+
+    def _finished_episodes(self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+                           mask: np.ndarray, step_time: np.ndarray) -> Episodes:
+        """Episodes that ended during the rollout ([T, N] arrays), in the order they ended;
+        carries each env's unfinished return and length over to the next rollout.
+
+        ``running_return[t, i]`` is env i's return so far after step t: a running sum that
+        starts from the carried-over return and restarts at 0 after each episode end, summed
+        in the same order as step by step, so the numbers are the same.
+        """
+        steps_so_far = self.env_steps + np.cumsum(mask.sum(axis=1), dtype=np.int64)  # [T]
+        running_return = np.cumsum(np.vstack([self._episode_return[None], rewards]), axis=0)[1:]
+        running_length = self._episode_length + np.cumsum(mask, axis=0, dtype=np.int64)
+        ended = np.maximum(terminated, truncated) > 0
+        finished: list[tuple[int, float, float, int]] = []
+        for t, i in zip(*np.nonzero(ended)):  # time order, then env order
+            finished.append((steps_so_far[t], step_time[t] - self.start_time, running_return[t, i], running_length[t, i]))
+            running_return[t + 1:, i] = np.cumsum(rewards[t + 1:, i], dtype=np.float64)
+            running_length[t + 1:, i] = np.cumsum(mask[t + 1:, i], dtype=np.int64)
+        self.env_steps = int(steps_so_far[-1])
+        self._episode_return = np.where(ended[-1], 0.0, running_return[-1])
+        self._episode_length = np.where(ended[-1], 0, running_length[-1])
+        columns = list(zip(*finished)) if finished else [(), (), (), ()]
+        return Episodes(np.asarray(columns[0], dtype=np.int64), np.asarray(columns[1], dtype=np.float64),
+                        np.asarray(columns[2], dtype=np.float64), np.asarray(columns[3], dtype=np.int64))

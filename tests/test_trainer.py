@@ -139,3 +139,17 @@ def test_sigkill_keeps_every_completed_update(tmp_path):
     assert all(len(r) == len(m.UPDATE_COLUMNS) and None not in r.values() for r in rows)
     assert json.loads((run_dir / m.STATUS_FILE).read_text())["status"] == "running"
     assert (run_dir / ".hydra" / "config.yaml").exists()
+
+
+def test_split_and_shared_coincide_at_the_defaults(tmp_path, fast_cfg):
+    """Adam is element-wise and the towers share no parameter: one optimizer or two, same lr,
+    same update. The README states this; the test keeps it true."""
+    for agent in ("shared", "split"):
+        train(fast_cfg(f"agent={agent}", "total_steps=3000"), run_dir=tmp_path / agent)
+    columns = [m.ENV_STEP, m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY]
+    shared, split = ([[r[c] for c in columns] for r in read_csv(tmp_path / a / m.UPDATES_FILE)]
+                     for a in ("shared", "split"))
+    assert shared == split
+    different = tmp_path / "split_lr"
+    train(fast_cfg("agent=split", "agent.critic_lr=1e-3", "total_steps=3000"), run_dir=different)
+    assert [[r[c] for c in columns] for r in read_csv(different / m.UPDATES_FILE)] != shared

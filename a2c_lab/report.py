@@ -59,14 +59,15 @@ def _panels(comparison: Comparison, ncols: int = 3, size=PANEL_SIZE, sharey=Fals
     panels = list(comparison.final["panel"].drop_duplicates())
     cols = min(ncols, len(panels))
     rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False, sharey=sharey)
+    width = max(8.0, size[0] * cols)  # room for the title above a single panel
+    fig, axes = plt.subplots(rows, cols, figsize=(width, size[1] * rows), squeeze=False, sharey=sharey)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     return fig, list(zip(panels, axes.flat))
 
 
 def _finish(fig, out_dir: Path, stem: str, formats: Sequence[str], few: bool, title: str) -> list[Path]:
-    fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 11)), fontsize="large")
+    fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 7.5)), fontsize="large")
     if few:
         fig.text(0.01, 0.005, FEW_NOTE, fontsize="small", color="0.3", ha="left", va="bottom")
     fig.tight_layout(rect=(0, 0.03 if few else 0, 1, 1))
@@ -123,7 +124,9 @@ def plot_learning_curves(comparison: Comparison, out_dir: Path, x: str = M.ENV_S
         _legend_below(ax)
     axis = "environment steps" if x == M.ENV_STEP else "wall-clock time"
     stem = "learning_curves_env_steps" if x == M.ENV_STEP else "learning_curves_wall_time"
-    title = f"Learning curves vs {axis}: {statistic.upper() if statistic == 'iqm' else statistic} across seeds, 95% bootstrap CI band"
+    title = f"Learning curves vs {axis}: {statistic.upper() if statistic == 'iqm' else statistic} across seeds, 95% bootstrap CI"
+    if x == M.WALL_TIME:
+        title += "; each curve stops where its variant's shortest run ends"
     return _finish(fig, out_dir, stem, formats, _any_few(comparison), title)
 
 
@@ -169,10 +172,13 @@ def plot_steps_to_threshold(comparison: Comparison, out_dir: Path, formats: Sequ
         for variant, group in runs.groupby("variant", sort=True):
             steps = np.sort(group["steps_to_threshold"].dropna().to_numpy())
             n = len(group)
-            xs = np.concatenate(([0.0], steps, [end]))
+            xs = np.concatenate(([0.0], steps, [group["env_steps"].max()]))  # to this variant's last step
             ys = np.concatenate(([0.0], np.arange(1, len(steps) + 1) / n, [len(steps) / n]))
             ax.step(xs, ys, where="post", color=colours[variant], lw=2,
                     label=f"{_name(variant, counts[variant])}: {len(steps)}/{n} reached")
+        if runs["steps_to_threshold"].isna().all():
+            ax.text(0.5, 0.5, "no seed of any variant reached the threshold", ha="center", va="center",
+                    transform=ax.transAxes, color="0.3")
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlim(0, end)
         ax.xaxis.set_major_formatter(STEPS_FORMAT)
@@ -180,7 +186,7 @@ def plot_steps_to_threshold(comparison: Comparison, out_dir: Path, formats: Sequ
         ax.set_ylabel("fraction of seeds solved")
         ax.set_title(f"{panel}: last-{FINAL_WINDOW} mean \N{GREATER-THAN OR EQUAL TO} {threshold:g}, {_seeds_phrase(counts)}")
         _legend_below(ax)
-    title = "Steps to threshold: share of seeds solved by each env step (a curve below 1 at the end = seeds that never reached it)"
+    title = "Steps to threshold: share of seeds solved by each env step (ending below 1 = some seeds never solved)"
     return _finish(fig, out_dir, "steps_to_threshold", formats, _any_few(comparison), title)
 
 
@@ -206,8 +212,7 @@ def plot_probability_of_improvement(comparison: Comparison, out_dir: Path,
         right = ax.secondary_yaxis("right")
         right.set_yticks(rows.index, [f"{r.y} (n={r.n_y}){few(r.n_y)}" for r in rows.itertuples()])
         ax.set_xlabel("P(a run of the left variant beats a run of the right variant)")
-    title = (f"Probability of improvement on final return (last {FINAL_WINDOW} episodes), "
-             "95% bootstrap CI; 0.5 = no difference")
+    title = "Probability of improvement on final return, 95% bootstrap CI (0.5 = no difference)"
     return _finish(fig, out_dir, "probability_of_improvement", formats, _any_few(comparison), title)
 
 
@@ -282,6 +287,11 @@ def summary_markdown(comparison: Comparison) -> str:
         f"Final return: mean of each run's last {FINAL_WINDOW} episodes; IQM across seeds with a "
         "95% percentile bootstrap CI. Steps to threshold: first env step with a last-100 mean at or "
         "above the task's threshold; the median counts seeds that never reach it as infinite.",
+        "",
+        f"Variants are labelled by {', '.join(loaded.variant_keys)}"
+        + (f" (panels split by {', '.join(loaded.panel_keys)})" if loaded.panel_keys else "")
+        + "; config keys that differ between runs of a task: "
+        + (", ".join(loaded.differing_keys) or "none") + ".",
         "",
         markdown(summary_table(comparison)),
     ]

@@ -102,29 +102,40 @@ def _any_few(comparison: Comparison) -> bool:
 
 
 def plot_learning_curves(comparison: Comparison, out_dir: Path, x: str = M.ENV_STEP, statistic: str = "mean",
-                         formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
-    curves = comparison.curves_steps if x == M.ENV_STEP else comparison.curves_wall
+                         formats: Sequence[str] = ("png", "pdf"), metric: str = M.EPISODE_RETURN) -> list[Path]:
+    """Learning curves of the return vs env steps or wall time, or of another ``metric``
+    (one of ``comparison.metric_curves``) vs env steps."""
+    if metric == M.EPISODE_RETURN:
+        curves = comparison.curves_steps if x == M.ENV_STEP else comparison.curves_wall
+        ylabel, name = f"return (mean of last {CURVE_WINDOW} episodes)", "Learning curves"
+        stem = "learning_curves_env_steps" if x == M.ENV_STEP else "learning_curves_wall_time"
+    else:
+        curves = comparison.metric_curves[comparison.metric_curves["metric"] == metric]
+        ylabel, name = f"{metric} (mean of last {CURVE_WINDOW} logged values)", metric
+        stem = "curve_" + "".join(c if c.isalnum() else "_" for c in metric)
     colours = _colours(list(comparison.final["variant"].drop_duplicates().sort_values()))
     fig, panels = _panels(comparison, size=_size_with_legend(comparison))
     for panel, ax in panels:
         counts = _seed_counts(comparison, panel)
         for variant, curve in curves[curves["panel"] == panel].groupby("variant", sort=True):
             colour = colours[variant]
-            ax.plot(curve[x], curve[statistic], color=colour, label=_name(variant, counts[variant]))
+            ax.plot(curve[x], curve[statistic], color=colour, label=_name(variant, int(curve["seeds"].iloc[0])))
             ax.fill_between(curve[x], curve[f"{statistic}_low"], curve[f"{statistic}_high"], color=colour, alpha=0.2, lw=0)
         threshold = comparison.final.loc[comparison.final["panel"] == panel, "threshold"].iloc[0]
-        if not np.isnan(threshold):
+        if metric == M.EPISODE_RETURN and not np.isnan(threshold):
             ax.axhline(threshold, color="0.4", ls="--", lw=1, label=f"threshold {threshold:g}")
         ax.set_title(f"{panel}: {_seeds_phrase(counts)}")
         ax.set_xlabel("environment steps" if x == M.ENV_STEP else "wall-clock time (s)")
-        ax.set_ylabel(f"return (mean of last {CURVE_WINDOW} episodes)")
+        ax.set_ylabel(ylabel)
         if x == M.ENV_STEP:
             ax.xaxis.set_major_formatter(STEPS_FORMAT)
         ax.set_xlim(left=0)
-        _legend_below(ax)
+        if ax.has_data():
+            _legend_below(ax)
+        else:
+            ax.text(0.5, 0.5, f"no {metric} logged", ha="center", va="center", transform=ax.transAxes)
     axis = "environment steps" if x == M.ENV_STEP else "wall-clock time"
-    stem = "learning_curves_env_steps" if x == M.ENV_STEP else "learning_curves_wall_time"
-    title = f"Learning curves vs {axis}: {statistic.upper() if statistic == 'iqm' else statistic} across seeds, 95% bootstrap CI"
+    title = f"{name} vs {axis}: {statistic.upper() if statistic == 'iqm' else statistic} across seeds, 95% bootstrap CI"
     if x == M.WALL_TIME:
         title += "; each curve stops where its variant's shortest run ends"
     return _finish(fig, out_dir, stem, formats, _any_few(comparison), title)
@@ -319,6 +330,8 @@ def write_tables(comparison: Comparison, out_dir: Path) -> list[Path]:
         "learning_curves_env_steps.csv": comparison.curves_steps,
         "learning_curves_wall_time.csv": comparison.curves_wall,
     }
+    if len(comparison.metric_curves):
+        files["metric_curves.csv"] = comparison.metric_curves
     paths = []
     for name, frame in files.items():
         frame.to_csv(out_dir / name, index=False)
@@ -338,4 +351,6 @@ def write_figures(comparison: Comparison, out_dir: Path, statistic: str = "mean"
         *plot_steps_to_threshold(comparison, out_dir, formats),
         *plot_probability_of_improvement(comparison, out_dir, formats),
         *plot_throughput(comparison, out_dir, formats),
+        *[path for metric in comparison.metric_curves["metric"].unique()
+          for path in plot_learning_curves(comparison, out_dir, M.ENV_STEP, statistic, formats, metric)],
     ]

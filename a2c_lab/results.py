@@ -629,32 +629,42 @@ def curve_on_grid(xs, returns, grid, end: float, window: int = CURVE_WINDOW) -> 
     return np.where(np.asarray(grid) <= end, values, np.nan)
 
 
-def learning_curves(loaded: LoadedRuns, x: str = M.ENV_STEP, points: int = 101,
-                    window: int = CURVE_WINDOW, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
-    """Per (panel, variant, grid point): mean and IQM across seeds of the runs' last-``window``
-    curves, with bootstrap CIs. ``x`` is ENV_STEP or WALL_TIME. Each panel's grid spans 0 to
-    its longest run; a point is kept only where every run of the variant has a value, so a
-    curve never mixes different sets of seeds."""
-    episodes = loaded.tidy[loaded.tidy["metric"] == M.EPISODE_RETURN]
+def learning_curves(loaded: LoadedRuns, x: str = M.ENV_STEP, points: int = 101, window: int = CURVE_WINDOW,
+                    n_boot: int = N_BOOT, seed: int = 0, metric: str = M.EPISODE_RETURN) -> pd.DataFrame:
+    """Per (panel, variant, grid point): mean and IQM across seeds of the runs' curves, with
+    bootstrap CIs. A run's curve is the mean of its last ``window`` values of ``metric`` (by
+    default the last 20 episode returns, the notebook's metric) as of each grid point; ``x``
+    is ENV_STEP or WALL_TIME. Each panel's grid spans 0 to its longest run; a point is kept
+    only where every run of the variant has a value, so a curve never mixes different sets
+    of seeds. Runs that never logged ``metric`` are left out of its curves."""
+    if metric not in loaded.tidy["metric"].cat.categories:
+        raise ValueError(f"no metric {metric!r} in these runs; they have: "
+                         f"{', '.join(loaded.tidy['metric'].cat.categories)}")
+    rows = loaded.tidy[loaded.tidy["metric"] == metric]
     by_run = {run_id: (g[x].to_numpy(), g["value"].to_numpy())
-              for run_id, g in episodes.groupby("run_id", sort=False, observed=True)}
+              for run_id, g in rows.groupby("run_id", sort=False, observed=True)}
     end_column = "env_steps" if x == M.ENV_STEP else "wall_time"
     frames = []
     for panel, panel_runs in loaded.included.groupby("panel", sort=True):
         grid = np.linspace(0.0, panel_runs[end_column].max(), points)
         for variant, group in panel_runs.groupby("variant", sort=True):
+            group = group[group["run_id"].isin(by_run)]
+            if group.empty:
+                continue
             matrix = np.stack([curve_on_grid(*by_run[r], grid, end, window)
                                for r, end in zip(group["run_id"], group[end_column])])
             keep = ~np.isnan(matrix).any(axis=0)
             if not keep.any():
                 continue
             matrix = matrix[:, keep]
-            frame = pd.DataFrame({"panel": panel, "variant": variant, x: grid[keep], "seeds": len(group)})
+            frame = pd.DataFrame({"panel": panel, "variant": variant, "metric": metric, x: grid[keep],
+                                  "seeds": len(group)})
             for name, statistic in STATISTICS.items():
                 low, high = bootstrap_ci(matrix, statistic, n_boot, seed=seed, axis=0)
                 frame[name], frame[f"{name}_low"], frame[f"{name}_high"] = statistic(matrix, axis=0), low, high
             frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    columns = ["panel", "variant", "metric", x, "seeds", *[f"{n}{s}" for n in STATISTICS for s in ("", "_low", "_high")]]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 @dataclass
@@ -664,15 +674,20 @@ class Comparison:
     loaded: LoadedRuns
     final: pd.DataFrame  # final_performance
     improvement: pd.DataFrame  # pairwise_improvement
-    curves_steps: pd.DataFrame  # learning_curves over env steps
-    curves_wall: pd.DataFrame  # learning_curves over wall-clock seconds
+    curves_steps: pd.DataFrame  # learning_curves of the return over env steps
+    curves_wall: pd.DataFrame  # learning_curves of the return over wall-clock seconds
+    metric_curves: pd.DataFrame  # learning_curves of any other metrics asked for, over env steps
 
 
-def compare(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0, points: int = 101) -> Comparison:
+def compare(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0, points: int = 101,
+            metrics: Sequence[str] = ()) -> Comparison:
+    """All the statistics of the report. ``metrics``: extra tidy metrics to draw curves of."""
+    extra = [learning_curves(loaded, M.ENV_STEP, points, n_boot=n_boot, seed=seed, metric=m) for m in metrics]
     return Comparison(
         loaded=loaded,
         final=final_performance(loaded, n_boot, seed),
         improvement=pairwise_improvement(loaded, n_boot, seed),
         curves_steps=learning_curves(loaded, M.ENV_STEP, points, n_boot=n_boot, seed=seed),
         curves_wall=learning_curves(loaded, M.WALL_TIME, points, n_boot=n_boot, seed=seed),
+        metric_curves=pd.concat(extra, ignore_index=True) if extra else pd.DataFrame(columns=["metric"]),
     )

@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                         "none (repeatable)")
     parser.add_argument("--statistic", choices=sorted(results.STATISTICS), default="mean",
                         help="learning-curve line across seeds (both are in the CSV; default: mean)")
+    parser.add_argument("--metric", action="append", default=[], metavar="NAME",
+                        help="also draw curves of this logged metric vs env steps, e.g. losses/entropy or "
+                        "eval/return_mean (repeatable)")
     parser.add_argument("--points", type=int, default=101, help="learning-curve grid points (default: 101)")
     parser.add_argument("--n-boot", type=int, default=results.N_BOOT, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap random seed")
@@ -71,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = args.sweeps or [newest_sweep(args.sweeps_root)]
         hue = [k.strip() for k in args.hue.split(",") if k.strip()] if args.hue else None
         loaded = results.load_runs(sweeps, hue=hue, thresholds=parse_thresholds(args.threshold))
+        comparison = results.compare(loaded, n_boot=args.n_boot, seed=args.seed, points=args.points,
+                                     metrics=args.metric)
     except (results.NoRunsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = args.out or default_out(sweeps)
-    comparison = results.compare(loaded, n_boot=args.n_boot, seed=args.seed, points=args.points)
     report.write_tables(comparison, out)
     if not args.no_figures:
         report.write_figures(comparison, out, args.statistic, [f.strip() for f in args.formats.split(",")])

@@ -79,11 +79,18 @@ def test_compare_hue_and_threshold_options(learning_sweeps, tmp_path):
     main = _compare_main()
     out = tmp_path / "out"
     assert main([*map(str, learning_sweeps), "--out", str(out), "--no-figures", "--n-boot", "100",
-                 "--hue", "agent", "--threshold", "CartPole-v1=none", "--threshold", "Acrobot-v1=100"]) == 0
+                 "--hue", "agent", "--threshold", "CartPole-v1=none", "--threshold", "Acrobot-v1=100",
+                 "--metric", "losses/entropy"]) == 0
+    assert set(pd.read_csv(out / "metric_curves.csv")["metric"]) == {"losses/entropy"}
     runs = pd.read_csv(out / "runs.csv")
     assert set(runs.loc[runs["task"] == "Acrobot-v1", "panel"]) == {"Acrobot-v1, gae", "Acrobot-v1, td"}
     assert runs.loc[runs["task"] == "CartPole-v1", "threshold"].isna().all()
     assert (runs.loc[runs["task"] == "Acrobot-v1", "threshold"] == 100).all()
+
+
+def test_an_unknown_metric_is_a_clear_error(learning_sweeps, capsys):
+    assert _compare_main()([str(learning_sweeps[0]), "--no-figures", "--metric", "eval/nothing"]) == 2
+    assert "error: no metric 'eval/nothing' in these runs; they have: charts/episode_return" in capsys.readouterr().err
 
 
 def test_markdown_escapes_pipes():

@@ -145,6 +145,12 @@ def test_pairwise_improvement_counts_every_pair_of_variants(constant_sweep):
     assert row["probability"] == pytest.approx(wins / 25)
 
 
+def test_a_single_run_folder_can_be_loaded_on_its_own(constant_sweep):
+    loaded = R.load_runs([constant_sweep / "2"])
+    assert loaded.runs["run_id"].tolist() == ["2"] and loaded.runs["final_return"].tolist() == [300.0]
+    assert loaded.variant_keys == ["experiment_name"] and set(loaded.tidy["variant"]) == {"default"}
+
+
 def test_tidy_frame_follows_the_column_contract(constant_sweep):
     loaded = R.load_runs([constant_sweep])
     tidy = loaded.tidy

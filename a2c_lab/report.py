@@ -37,6 +37,7 @@ STEPS_FORMAT = EngFormatter(sep="")  # 250000 -> 250k
 
 
 def _colours(variants: Sequence[str]) -> dict:
+    # The colour-blind palette has 10 colours; beyond that seaborn cycles them.
     palette = sns.color_palette("colorblind", max(len(variants), 1))
     return dict(zip(variants, palette))
 
@@ -55,12 +56,12 @@ def _seeds_phrase(counts: dict) -> str:
     return f"{low} seed{'s' if high > 1 else ''} per variant" if low == high else f"{low}\N{EN DASH}{high} seeds per variant"
 
 
-def _panels(comparison: Comparison, ncols: int = 3, size=PANEL_SIZE, sharey=False):
+def _panels(comparison: Comparison, ncols: int = 3, size=PANEL_SIZE):
     panels = list(comparison.final["panel"].drop_duplicates())
     cols = min(ncols, len(panels))
     rows = math.ceil(len(panels) / cols)
     width = max(8.0, size[0] * cols)  # room for the title above a single panel
-    fig, axes = plt.subplots(rows, cols, figsize=(width, size[1] * rows), squeeze=False, sharey=sharey)
+    fig, axes = plt.subplots(rows, cols, figsize=(width, size[1] * rows), squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     return fig, list(zip(panels, axes.flat))
@@ -92,6 +93,11 @@ def _size_with_legend(comparison: Comparison) -> tuple[float, float]:
     """Panel size leaving the plot its height above a legend of one line per variant."""
     most = int(comparison.final.groupby("panel").size().max())
     return PANEL_SIZE[0], PANEL_SIZE[1] + 0.25 * (most + 1)
+
+
+def _label_columns(comparison: Comparison) -> int:
+    """Panels with variant names as tick labels need width: one column, two past three panels."""
+    return 1 if comparison.final["panel"].nunique() <= 3 else 2
 
 
 def _any_few(comparison: Comparison) -> bool:
@@ -145,7 +151,7 @@ def plot_final_performance(comparison: Comparison, out_dir: Path, formats: Seque
     included = comparison.loaded.included
     variants = list(comparison.final["variant"].drop_duplicates().sort_values())
     colours = _colours(variants)
-    fig, panels = _panels(comparison, ncols=1, size=(9.0, 1.4 + 0.6 * len(variants)))
+    fig, panels = _panels(comparison, ncols=_label_columns(comparison), size=(9.0, 1.4 + 0.6 * len(variants)))
     for panel, ax in panels:
         final = comparison.final[comparison.final["panel"] == panel].sort_values("variant")
         order = list(final["variant"])
@@ -206,7 +212,7 @@ def plot_probability_of_improvement(comparison: Comparison, out_dir: Path,
     """One row per pair of variants: the left-hand variant X, the right-hand Y, P(X > Y)."""
     pairs = comparison.improvement
     most = max([1, *pairs.groupby("panel").size()])
-    fig, panels = _panels(comparison, ncols=1, size=(9.0, 1.6 + 0.5 * most))
+    fig, panels = _panels(comparison, ncols=_label_columns(comparison), size=(9.0, 1.6 + 0.5 * most))
     few = lambda n: FEW if n < MIN_SEEDS else ""  # noqa: E731
     for panel, ax in panels:
         rows = pairs[pairs["panel"] == panel].reset_index(drop=True)
@@ -342,8 +348,15 @@ def write_tables(comparison: Comparison, out_dir: Path) -> list[Path]:
 
 def write_figures(comparison: Comparison, out_dir: Path, statistic: str = "mean",
                   formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Draw every figure into ``out_dir`` in each of ``formats``; returns the files written.
+    ``statistic`` ("mean" or "iqm") is the learning curves' line."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    with plt.rc_context():  # the theme applies to these figures only, not to the caller's
+        sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+        return _draw_all(comparison, out_dir, statistic, formats)
+
+
+def _draw_all(comparison: Comparison, out_dir: Path, statistic: str, formats: Sequence[str]) -> list[Path]:
     return [
         *plot_learning_curves(comparison, out_dir, M.ENV_STEP, statistic, formats),
         *plot_learning_curves(comparison, out_dir, M.WALL_TIME, statistic, formats),

@@ -260,11 +260,11 @@ class _Run:
 def _read_run(run_dir: Path) -> _Run:
     run = _Run(run_dir)
     try:
-        run.config = _read_config(run_dir)
         status = _read_json(run_dir / M.STATUS_FILE)
+        run.status = str(status.get("status", "unknown")) if status else "unknown"
+        run.config = _read_config(run_dir)
         if status is None:
             raise _BadRun(f"no {M.STATUS_FILE}, so it may not have finished")
-        run.status = str(status.get("status", "unknown"))
         if run.status == "failed":
             raise _BadRun(f"failed: {status.get('error')}")
         if run.status != "finished":

@@ -3,7 +3,7 @@
 One panel per task (or per task and any config axis left out of the variant label);
 one colour per variant, the same in every figure, from seaborn's colour-blind palette.
 Every figure's title says how many seeds stand behind it, and a variant with fewer than
-``results.MIN_SEEDS`` seeds is marked with a dagger wherever it is named.
+``statistics.MIN_SEEDS`` seeds is marked with a dagger wherever it is named.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from matplotlib.ticker import EngFormatter  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 
 from a2c_lab import metrics as M  # noqa: E402
-from a2c_lab.results import CURVE_WINDOW, FINAL_WINDOW, MIN_SEEDS, Comparison  # noqa: E402
+from a2c_lab.results import CURVE_WINDOW, FINAL_WINDOW, Comparison  # noqa: E402
+from a2c_lab.statistics import MIN_SEEDS  # noqa: E402
 
 FEW = "\N{DAGGER}"  # marks a variant with fewer than MIN_SEEDS seeds
 FEW_NOTE = f"{FEW} fewer than {MIN_SEEDS} seeds: the IQM trims little or nothing and the CI means little"

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from hydra.errors import ConfigCompositionException
-from omegaconf.errors import ConfigKeyError, ValidationError
 
 from a2c_lab.config import AgentKind, Backend, ConfigError, Estimator, validate
 from a2c_lab.trainer import train

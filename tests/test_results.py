@@ -12,6 +12,7 @@ from conftest import EPISODES, SHARED_RETURNS, SPLIT_RETURNS
 
 from a2c_lab import metrics as M
 from a2c_lab import results as R
+from a2c_lab import statistics as S
 from a2c_lab import synthetic
 
 
@@ -40,10 +41,10 @@ def test_steps_to_threshold_is_the_first_episode_whose_trailing_mean_reaches_it(
 
 
 def test_iqm_matches_hand_values():
-    assert R.iqm([4, 1, 3, 2]) == pytest.approx(2.5)  # middle two of four
-    assert R.iqm([1, 2, 3, 4, 5, 6, 7, 8]) == pytest.approx(4.5)  # 3, 4, 5, 6
-    assert R.iqm([1, 2, 3, 4, 100]) == pytest.approx(3.0)  # trims one per side of five
-    assert R.iqm([5, 1, 100]) == pytest.approx(106 / 3)  # three seeds: trims nothing
+    assert S.iqm([4, 1, 3, 2]) == pytest.approx(2.5)  # middle two of four
+    assert S.iqm([1, 2, 3, 4, 5, 6, 7, 8]) == pytest.approx(4.5)  # 3, 4, 5, 6
+    assert S.iqm([1, 2, 3, 4, 100]) == pytest.approx(3.0)  # trims one per side of five
+    assert S.iqm([5, 1, 100]) == pytest.approx(106 / 3)  # three seeds: trims nothing
 
 
 def _hand_iqm(samples):
@@ -53,10 +54,10 @@ def _hand_iqm(samples):
     return np.sort(samples, axis=-1)[..., cut:n - cut].mean(axis=-1)
 
 
-@pytest.mark.parametrize("statistic, hand", [(R.iqm, _hand_iqm), (np.mean, lambda s: s.mean(axis=-1))])
+@pytest.mark.parametrize("statistic, hand", [(S.iqm, _hand_iqm), (np.mean, lambda s: s.mean(axis=-1))])
 def test_bootstrap_ci_matches_a_hand_written_percentile_bootstrap(statistic, hand):
     x = np.random.default_rng(1).normal(300, 80, size=10)
-    low, high = R.bootstrap_ci(x, statistic, n_boot=3000, seed=7)
+    low, high = S.bootstrap_ci(x, statistic, n_boot=3000, seed=7)
     # The same resamples, drawn by hand: n_boot rows of n indices from default_rng(seed).
     index = np.random.default_rng(7).integers(0, len(x), size=(3000, len(x)))
     hand_low, hand_high = np.percentile(hand(x[index]), [2.5, 97.5])
@@ -66,20 +67,20 @@ def test_bootstrap_ci_matches_a_hand_written_percentile_bootstrap(statistic, han
 
 def test_bootstrap_ci_along_an_axis_equals_one_call_per_column():
     matrix = np.random.default_rng(2).normal(size=(6, 4))
-    low, high = R.bootstrap_ci(matrix, R.iqm, n_boot=500, seed=3, axis=0)
+    low, high = S.bootstrap_ci(matrix, S.iqm, n_boot=500, seed=3, axis=0)
     for column in range(4):
-        assert (low[column], high[column]) == pytest.approx(R.bootstrap_ci(matrix[:, column], R.iqm, 500, seed=3))
+        assert (low[column], high[column]) == pytest.approx(S.bootstrap_ci(matrix[:, column], S.iqm, 500, seed=3))
 
 
 def test_bootstrap_ci_is_nan_with_one_run():
-    low, high = R.bootstrap_ci([3.0])
+    low, high = S.bootstrap_ci([3.0])
     assert np.isnan(low) and np.isnan(high)
 
 
 def test_probability_of_improvement_matches_a_hand_count_of_pairs():
     x, y = [3, 4, 5], [1, 4, 6, 0]
     # 3 beats 1, 0; 4 beats 1, 0 and ties 4; 5 beats 1, 4, 0: (2 + 2.5 + 3) / 12
-    p, low, high = R.probability_of_improvement(x, y, n_boot=1000, seed=5)
+    p, low, high = S.probability_of_improvement(x, y, n_boot=1000, seed=5)
     assert p == pytest.approx(7.5 / 12)
     assert 0 <= low <= p <= high <= 1
     rng = np.random.default_rng(5)  # the CI: x's runs and y's runs resampled independently
@@ -88,7 +89,7 @@ def test_probability_of_improvement_matches_a_hand_count_of_pairs():
     counts = np.array([[(a > b) + 0.5 * (a == b) for a in row_x for b in row_y] for row_x, row_y in zip(xs, ys)])
     hand_low, hand_high = np.percentile(counts.mean(axis=1), [2.5, 97.5])
     assert (low, high) == (pytest.approx(hand_low), pytest.approx(hand_high))
-    assert R.probability_of_improvement(y, x, n_boot=10)[0] == pytest.approx(1 - 7.5 / 12)
+    assert S.probability_of_improvement(y, x, n_boot=10)[0] == pytest.approx(1 - 7.5 / 12)
 
 
 def test_curve_on_grid_is_a_step_function_of_finished_episodes():

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from a2c_lab import metrics as m
 from a2c_lab.advantages import estimate
@@ -20,7 +20,7 @@ from a2c_lab.envs import VectorEnv, check_task, resolve_backend
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
 from a2c_lab.networks import ActorCritic
 from a2c_lab.rollout import Episodes
-from a2c_lab.tracking import Tracker, make_tracker, run_metadata
+from a2c_lab.tracking import Tracker, make_tracker, run_metadata, write_json
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share seeds with training envs
 
@@ -53,7 +53,7 @@ def train(raw_cfg: DictConfig, run_dir: str | Path | None = None, overrides: lis
     meta["backend"] = envs.backend.value
     tracker = make_tracker(cfg, raw_cfg, run_dir, meta)
     try:
-        (run_dir / m.META_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(meta)))
+        write_json(run_dir / m.META_FILE, meta)
         summary = _loop(cfg, envs, agent, tracker)
         torch.save(model.state_dict(), run_dir / m.MODEL_FILE)
     except BaseException as err:

@@ -1,0 +1,370 @@
+"""A Comparison (see ``a2c_lab.results``) -> figures (PNG and PDF) and tables (CSV, Markdown).
+
+One panel per task (or per task and any config axis left out of the variant label);
+one colour per variant, the same in every figure, from seaborn's colour-blind palette.
+Every figure's title says how many seeds stand behind it, and a variant with fewer than
+``statistics.MIN_SEEDS`` seeds is marked with a dagger wherever it is named.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.ticker import EngFormatter  # noqa: E402
+from matplotlib.transforms import offset_copy  # noqa: E402
+
+from a2c_lab import metrics as M  # noqa: E402
+from a2c_lab.results import CURVE_WINDOW, FINAL_WINDOW, Comparison  # noqa: E402
+from a2c_lab.statistics import MIN_SEEDS  # noqa: E402
+
+FEW = "\N{DAGGER}"  # marks a variant with fewer than MIN_SEEDS seeds
+FEW_NOTE = f"{FEW} fewer than {MIN_SEEDS} seeds: the IQM trims little or nothing and the CI means little"
+PANEL_SIZE = (6.4, 4.2)
+STEPS_FORMAT = EngFormatter(sep="")  # 250000 -> 250k
+
+
+# ---------------------------------------------------------------- shared layout
+
+
+def _colours(variants: Sequence[str]) -> dict:
+    # The colour-blind palette has 10 colours; beyond that seaborn cycles them.
+    palette = sns.color_palette("colorblind", max(len(variants), 1))
+    return dict(zip(variants, palette))
+
+
+def _seed_counts(comparison: Comparison, panel: str) -> dict:
+    final = comparison.final[comparison.final["panel"] == panel]
+    return dict(zip(final["variant"], final["seeds"]))
+
+
+def _name(variant: str, seeds: int) -> str:
+    return f"{variant} (n={seeds}){FEW if seeds < MIN_SEEDS else ''}"
+
+
+def _seeds_phrase(counts: dict) -> str:
+    low, high = min(counts.values()), max(counts.values())
+    return f"{low} seed{'s' if high > 1 else ''} per variant" if low == high else f"{low}\N{EN DASH}{high} seeds per variant"
+
+
+def _panels(comparison: Comparison, ncols: int = 3, size=PANEL_SIZE):
+    panels = list(comparison.final["panel"].drop_duplicates())
+    cols = min(ncols, len(panels))
+    rows = math.ceil(len(panels) / cols)
+    width = max(8.0, size[0] * cols)  # room for the title above a single panel
+    fig, axes = plt.subplots(rows, cols, figsize=(width, size[1] * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    return fig, list(zip(panels, axes.flat))
+
+
+def _finish(fig, out_dir: Path, stem: str, formats: Sequence[str], few: bool, title: str) -> list[Path]:
+    fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 7.5)), fontsize="large")
+    if few:
+        fig.text(0.01, 0.005, FEW_NOTE, fontsize="small", color="0.3", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.03 if few else 0, 1, 1))
+    paths = []
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        fig.savefig(path, dpi=150)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def _legend_below(ax) -> None:
+    """A legend under the axis label: never covers a curve, whatever shape the curves take.
+    Offset in points rather than axes fractions, so it clears the label at any panel size."""
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-44, units="points")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+              ncol=1, frameon=False)
+
+
+def _size_with_legend(comparison: Comparison) -> tuple[float, float]:
+    """Panel size leaving the plot its height above a legend of one line per variant."""
+    most = int(comparison.final.groupby("panel").size().max())
+    return PANEL_SIZE[0], PANEL_SIZE[1] + 0.25 * (most + 1)
+
+
+def _label_columns(comparison: Comparison) -> int:
+    """Panels with variant names as tick labels need width: one column, two past three panels."""
+    return 1 if comparison.final["panel"].nunique() <= 3 else 2
+
+
+def _any_few(comparison: Comparison) -> bool:
+    return bool((comparison.final["seeds"] < MIN_SEEDS).any())
+
+
+# ---------------------------------------------------------------- figures
+
+
+def plot_learning_curves(comparison: Comparison, out_dir: Path, x: str = M.ENV_STEP, statistic: str = "mean",
+                         formats: Sequence[str] = ("png", "pdf"), metric: str = M.EPISODE_RETURN) -> list[Path]:
+    """Learning curves of the return vs env steps or wall time, or of another ``metric``
+    (one of ``comparison.metric_curves``) vs env steps."""
+    if metric == M.EPISODE_RETURN:
+        curves = comparison.curves_steps if x == M.ENV_STEP else comparison.curves_wall
+        ylabel, name = f"return (mean of last {CURVE_WINDOW} episodes)", "Learning curves"
+        stem = "learning_curves_env_steps" if x == M.ENV_STEP else "learning_curves_wall_time"
+    else:
+        curves = comparison.metric_curves[comparison.metric_curves["metric"] == metric]
+        ylabel, name = f"{metric} (mean of last {CURVE_WINDOW} logged values)", metric
+        stem = "curve_" + "".join(c if c.isalnum() else "_" for c in metric)
+    colours = _colours(list(comparison.final["variant"].drop_duplicates().sort_values()))
+    fig, panels = _panels(comparison, size=_size_with_legend(comparison))
+    for panel, ax in panels:
+        counts = _seed_counts(comparison, panel)
+        for variant, curve in curves[curves["panel"] == panel].groupby("variant", sort=True):
+            colour = colours[variant]
+            ax.plot(curve[x], curve[statistic], color=colour, label=_name(variant, int(curve["seeds"].iloc[0])))
+            ax.fill_between(curve[x], curve[f"{statistic}_low"], curve[f"{statistic}_high"], color=colour, alpha=0.2, lw=0)
+        threshold = comparison.final.loc[comparison.final["panel"] == panel, "threshold"].iloc[0]
+        if metric == M.EPISODE_RETURN and not np.isnan(threshold):
+            ax.axhline(threshold, color="0.4", ls="--", lw=1, label=f"threshold {threshold:g}")
+        ax.set_title(f"{panel}: {_seeds_phrase(counts)}")
+        ax.set_xlabel("environment steps" if x == M.ENV_STEP else "wall-clock time (s)")
+        ax.set_ylabel(ylabel)
+        if x == M.ENV_STEP:
+            ax.xaxis.set_major_formatter(STEPS_FORMAT)
+        ax.set_xlim(left=0)
+        if ax.has_data():
+            _legend_below(ax)
+        else:
+            ax.text(0.5, 0.5, f"no {metric} logged", ha="center", va="center", transform=ax.transAxes)
+    axis = "environment steps" if x == M.ENV_STEP else "wall-clock time"
+    title = f"{name} vs {axis}: {statistic.upper() if statistic == 'iqm' else statistic} across seeds, 95% bootstrap CI"
+    if x == M.WALL_TIME:
+        title += "; each curve stops where its variant's shortest run ends"
+    return _finish(fig, out_dir, stem, formats, _any_few(comparison), title)
+
+
+def plot_final_performance(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    included = comparison.loaded.included
+    variants = list(comparison.final["variant"].drop_duplicates().sort_values())
+    colours = _colours(variants)
+    fig, panels = _panels(comparison, ncols=_label_columns(comparison), size=(9.0, 1.4 + 0.6 * len(variants)))
+    for panel, ax in panels:
+        final = comparison.final[comparison.final["panel"] == panel].sort_values("variant")
+        order = list(final["variant"])
+        runs = included[included["panel"] == panel]
+        sns.stripplot(data=runs, x="final_return", y="variant", order=order, hue="variant", palette=colours,
+                      legend=False, jitter=0.15, size=5, alpha=0.6, ax=ax)
+        for position, row in enumerate(final.itertuples()):
+            ax.hlines(position, row.iqm_low, row.iqm_high, color=colours[row.variant], lw=6, alpha=0.5)
+            ax.plot(row.iqm, position, marker="D", color="black", ms=7, zorder=5)
+        ax.set_yticks(range(len(order)), [_name(v, n) for v, n in zip(order, final["seeds"])])
+        ax.set_ylabel("")
+        ax.set_xlabel(f"final return (mean of last {FINAL_WINDOW} episodes per run)")
+        ax.set_title(f"{panel}: {_seeds_phrase(dict(zip(order, final['seeds'])))}")
+    title = "Final performance: IQM (diamond) with 95% bootstrap CI (bar); dots are seeds"
+    return _finish(fig, out_dir, "final_performance", formats, _any_few(comparison), title)
+
+
+def plot_steps_to_threshold(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """The fraction of seeds whose last-100 mean has reached the threshold, by env step:
+    the whole distribution of steps to threshold, with the seeds that never reach it
+    visible as the gap below 1."""
+    included = comparison.loaded.included
+    colours = _colours(list(comparison.final["variant"].drop_duplicates().sort_values()))
+    fig, panels = _panels(comparison, size=_size_with_legend(comparison))
+    for panel, ax in panels:
+        runs = included[included["panel"] == panel]
+        threshold = runs["threshold"].iloc[0]
+        counts = _seed_counts(comparison, panel)
+        if np.isnan(threshold):
+            ax.text(0.5, 0.5, "no threshold set for this task\n(task.threshold is null; see --threshold)",
+                    ha="center", va="center", transform=ax.transAxes)
+            ax.set_title(panel)
+            continue
+        end = runs["env_steps"].max()
+        for variant, group in runs.groupby("variant", sort=True):
+            steps = np.sort(group["steps_to_threshold"].dropna().to_numpy())
+            n = len(group)
+            xs = np.concatenate(([0.0], steps, [group["env_steps"].max()]))  # to this variant's last step
+            ys = np.concatenate(([0.0], np.arange(1, len(steps) + 1) / n, [len(steps) / n]))
+            ax.step(xs, ys, where="post", color=colours[variant], lw=2,
+                    label=f"{_name(variant, counts[variant])}: {len(steps)}/{n} reached")
+        if runs["steps_to_threshold"].isna().all():
+            ax.text(0.5, 0.5, "no seed of any variant reached the threshold", ha="center", va="center",
+                    transform=ax.transAxes, color="0.3")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlim(0, end)
+        ax.xaxis.set_major_formatter(STEPS_FORMAT)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("fraction of seeds solved")
+        ax.set_title(f"{panel}: last-{FINAL_WINDOW} mean \N{GREATER-THAN OR EQUAL TO} {threshold:g}, {_seeds_phrase(counts)}")
+        _legend_below(ax)
+    title = "Steps to threshold: share of seeds solved by each env step (ending below 1 = some seeds never solved)"
+    return _finish(fig, out_dir, "steps_to_threshold", formats, _any_few(comparison), title)
+
+
+def plot_probability_of_improvement(comparison: Comparison, out_dir: Path,
+                                    formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """One row per pair of variants: the left-hand variant X, the right-hand Y, P(X > Y)."""
+    pairs = comparison.improvement
+    most = max([1, *pairs.groupby("panel").size()])
+    fig, panels = _panels(comparison, ncols=_label_columns(comparison), size=(9.0, 1.6 + 0.5 * most))
+    few = lambda n: FEW if n < MIN_SEEDS else ""  # noqa: E731
+    for panel, ax in panels:
+        rows = pairs[pairs["panel"] == panel].reset_index(drop=True)
+        ax.set_title(f"{panel}: {_seeds_phrase(_seed_counts(comparison, panel))}")
+        if rows.empty:
+            ax.text(0.5, 0.5, "only one variant: nothing to compare", ha="center", va="center", transform=ax.transAxes)
+            continue
+        ax.hlines(rows.index, rows["low"], rows["high"], color=sns.color_palette("colorblind")[0], lw=6, alpha=0.5)
+        ax.plot(rows["probability"], rows.index, "D", color="black", ms=7)
+        ax.axvline(0.5, color="0.4", ls="--", lw=1)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_yticks(rows.index, [f"{r.x} (n={r.n_x}){few(r.n_x)}" for r in rows.itertuples()])
+        right = ax.secondary_yaxis("right")
+        right.set_yticks(rows.index, [f"{r.y} (n={r.n_y}){few(r.n_y)}" for r in rows.itertuples()])
+        ax.set_xlabel("P(a run of the left variant beats a run of the right variant)")
+    title = "Probability of improvement on final return, 95% bootstrap CI (0.5 = no difference)"
+    return _finish(fig, out_dir, "probability_of_improvement", formats, _any_few(comparison), title)
+
+
+def plot_throughput(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    included = comparison.loaded.included
+    variants = list(comparison.final["variant"].drop_duplicates().sort_values())
+    colours = _colours(variants)
+    panels = list(comparison.final["panel"].drop_duplicates())
+    fig, axes = plt.subplots(len(panels), 2, figsize=(12.8, (1.4 + 0.6 * len(variants)) * len(panels)),
+                             squeeze=False, sharey="row")
+    for (sps_ax, wall_ax), panel in zip(axes, panels):
+        runs = included[included["panel"] == panel]
+        order = sorted(runs["variant"].unique())
+        counts = _seed_counts(comparison, panel)
+        for ax, column, label in ((sps_ax, "sps", "throughput (env steps per second, whole run)"),
+                                  (wall_ax, "wall_time", "wall-clock time per run (s)")):
+            sns.barplot(data=runs, x=column, y="variant", order=order, hue="variant", palette=colours,
+                        errorbar=None, alpha=0.6, legend=False, ax=ax)
+            sns.stripplot(data=runs, x=column, y="variant", order=order, color="black", size=4, jitter=0.15, ax=ax)
+            ax.set_xlabel(label)
+            ax.set_ylabel("")
+            ax.set_title(f"{panel}: {_seeds_phrase(counts)}", fontsize="medium")
+        sps_ax.set_yticks(range(len(order)), [_name(v, counts[v]) for v in order])
+    title = "Throughput and wall-clock time per variant: bars = mean over seeds, dots = runs"
+    return _finish(fig, out_dir, "throughput", formats, _any_few(comparison), title)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _steps_text(row) -> str:
+    if np.isnan(row.threshold):
+        return "no threshold"
+    if np.isnan(row.median_steps_to_threshold):
+        return "not reached by half"
+    return f"{row.median_steps_to_threshold:,.0f}"
+
+
+def summary_table(comparison: Comparison) -> pd.DataFrame:
+    """The Markdown summary's rows: one per variant (and panel), numbers as text."""
+    final = comparison.final
+    rows = []
+    for row in final.itertuples():
+        ci = "" if np.isnan(row.iqm_low) else f" [{row.iqm_low:.1f}, {row.iqm_high:.1f}]"
+        rows.append({
+            "panel": row.panel,
+            "variant": row.variant + (FEW if row.seeds < MIN_SEEDS else ""),
+            "seeds": row.seeds,
+            "IQM final return [95% CI]": f"{row.iqm:.1f}{ci}",
+            "mean final return": f"{row.mean:.1f}",
+            "median steps to threshold": _steps_text(row),
+            "reached threshold": "" if np.isnan(row.threshold) else f"{row.reached}/{row.seeds}",
+            "SPS": f"{row.sps:,.0f}",
+            "wall time (s)": f"{row.wall_time:,.1f}",
+            "warning": row.warning,
+        })
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A GitHub Markdown table (no dependency on ``tabulate``)."""
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(map(cell, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def summary_markdown(comparison: Comparison) -> str:
+    loaded = comparison.loaded
+    parts = [
+        f"Final return: mean of each run's last {FINAL_WINDOW} episodes; IQM across seeds with a "
+        "95% percentile bootstrap CI. Steps to threshold: first env step with a last-100 mean at or "
+        "above the task's threshold; the median counts seeds that never reach it as infinite.",
+        "",
+        f"Variants are labelled by {', '.join(loaded.variant_keys)}"
+        + (f" (panels split by {', '.join(loaded.panel_keys)})" if loaded.panel_keys else "")
+        + "; config keys that differ between runs of a task: "
+        + (", ".join(loaded.differing_keys) or "none") + ".",
+        "",
+        markdown(summary_table(comparison)),
+    ]
+    if _any_few(comparison):
+        parts += ["", FEW_NOTE]
+    if len(comparison.improvement):
+        pairs = comparison.improvement.assign(
+            **{"P(x > y) [95% CI]": [f"{r.probability:.2f} [{r.low:.2f}, {r.high:.2f}]"
+                                      for r in comparison.improvement.itertuples()]})
+        parts += ["", "Probability of improvement (a run of x beats a run of y, ties count half):", "",
+                  markdown(pairs[["panel", "x", "y", "P(x > y) [95% CI]"]])]
+    excluded = loaded.excluded
+    if len(excluded):
+        parts += ["", f"Runs left out of the statistics ({len(excluded)}):", "",
+                  markdown(excluded[["run_dir", "status", "reason"]])]
+    return "\n".join(parts) + "\n"
+
+
+def write_tables(comparison: Comparison, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary.csv": comparison.final,
+        "runs.csv": comparison.loaded.runs,
+        "probability_of_improvement.csv": comparison.improvement,
+        "learning_curves_env_steps.csv": comparison.curves_steps,
+        "learning_curves_wall_time.csv": comparison.curves_wall,
+    }
+    if len(comparison.metric_curves):
+        files["metric_curves.csv"] = comparison.metric_curves
+    paths = []
+    for name, frame in files.items():
+        frame.to_csv(out_dir / name, index=False)
+        paths.append(out_dir / name)
+    (out_dir / "summary.md").write_text(summary_markdown(comparison))
+    return [*paths, out_dir / "summary.md"]
+
+
+def write_figures(comparison: Comparison, out_dir: Path, statistic: str = "mean",
+                  formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Draw every figure into ``out_dir`` in each of ``formats``; returns the files written.
+    ``statistic`` ("mean" or "iqm") is the learning curves' line."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with plt.rc_context():  # the theme applies to these figures only, not to the caller's
+        sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+        return _draw_all(comparison, out_dir, statistic, formats)
+
+
+def _draw_all(comparison: Comparison, out_dir: Path, statistic: str, formats: Sequence[str]) -> list[Path]:
+    return [
+        *plot_learning_curves(comparison, out_dir, M.ENV_STEP, statistic, formats),
+        *plot_learning_curves(comparison, out_dir, M.WALL_TIME, statistic, formats),
+        *plot_final_performance(comparison, out_dir, formats),
+        *plot_steps_to_threshold(comparison, out_dir, formats),
+        *plot_probability_of_improvement(comparison, out_dir, formats),
+        *plot_throughput(comparison, out_dir, formats),
+        *[path for metric in comparison.metric_curves["metric"].unique()
+          for path in plot_learning_curves(comparison, out_dir, M.ENV_STEP, statistic, formats, metric)],
+    ]

@@ -1,0 +1,133 @@
+"""Synthetic run folders that follow the run-folder contract, with curves you choose.
+
+The tests use them to check the report's statistics against known values, and
+``scripts/benchmark_report.py`` to time the report at the scale of a real sweep. Files
+are written the way the trainer writes them: the csv module, a header then one row per
+event; Hydra's resolved config in ``.hydra/config.yaml`` built from the real schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import functools
+import json
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import yaml
+from omegaconf import OmegaConf
+
+from a2c_lab import metrics as M
+from a2c_lab.config import Config
+
+
+@functools.lru_cache(maxsize=1)
+def _default_config() -> dict:
+    return OmegaConf.to_container(OmegaConf.structured(Config), enum_to_str=True)
+
+
+def make_config(overrides: Mapping[str, object] = ()) -> dict:
+    """The schema's default config as a plain dict, with dotted-key overrides applied."""
+    config = copy.deepcopy(_default_config())  # building the schema costs ~20 ms; do it once
+    for key, value in dict(overrides).items():
+        *parents, last = key.split(".")
+        node = config
+        for parent in parents:
+            node = node[parent] if isinstance(node.get(parent), dict) else node.setdefault(parent, {})
+        node[last] = value
+    return config
+
+
+def _write_csv(path: Path, header: Sequence[str], rows) -> None:
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_run(
+    run_dir: str | Path,
+    returns: Sequence[float],
+    overrides: Mapping[str, object] = (),
+    episode_steps: Sequence[int] | None = None,
+    sps: float = 10_000.0,
+    status: str = "finished",
+    summary: bool = True,
+    evals: bool = False,
+    rng: np.random.Generator | None = None,
+) -> Path:
+    """Write one run folder whose episodes have exactly ``returns``, in order.
+
+    ``episode_steps``: the env step at which each episode ends; by default spread evenly
+    up to total_steps. Updates (one row per n_steps * num_envs env steps up to
+    total_steps) carry random losses and a constant ``sps``; wall time is env_step / sps.
+    """
+    run_dir = Path(run_dir)
+    (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
+    config = make_config(overrides)
+    (run_dir / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    rng = rng or np.random.default_rng(0)
+    returns = np.asarray(returns, dtype=float)
+    total, batch = config["total_steps"], config["n_steps"] * config["envs"]["num_envs"]
+    if episode_steps is None:
+        episode_steps = np.linspace(total / len(returns), total, len(returns)).astype(np.int64)
+    episode_steps = np.asarray(episode_steps, dtype=np.int64)
+    lengths = np.diff(episode_steps, prepend=0)
+    _write_csv(run_dir / M.EPISODES_FILE, M.EPISODE_COLUMNS,
+               zip(episode_steps.tolist(), (episode_steps / sps).tolist(), returns.tolist(), lengths.tolist()))
+
+    steps = np.arange(batch, total + 1, batch, dtype=np.int64)
+    losses = rng.normal(size=(len(steps), len(M.UPDATE_COLUMNS) - 4))
+    rows = np.column_stack([steps / sps, losses, np.full(len(steps), 7e-4), np.full(len(steps), sps)])
+    _write_csv(run_dir / M.UPDATES_FILE, M.UPDATE_COLUMNS,
+               ([s, *r] for s, r in zip(steps.tolist(), rows.tolist())))
+    if evals:
+        eval_steps = steps[:: max(1, len(steps) // 5)]
+        _write_csv(run_dir / M.EVAL_FILE, M.EVAL_COLUMNS,
+                   ([s, s / sps, 100.0, 1.0, 100.0] for s in eval_steps.tolist()))
+
+    (run_dir / M.STATUS_FILE).write_text(json.dumps({"status": status, "error": "boom" if status == "failed" else None}))
+    (run_dir / M.META_FILE).write_text(json.dumps({"git_commit": "synthetic"}))
+    if summary and status == "finished":
+        values = {M.LAST100_RETURN: float(returns[-100:].mean()), M.LAST20_RETURN: float(returns[-20:].mean()),
+                  M.EPISODES: len(returns), M.TOTAL_ENV_STEPS: int(total), M.TOTAL_WALL_TIME: total / sps,
+                  M.FINAL_SPS: sps}
+        (run_dir / M.SUMMARY_FILE).write_text(json.dumps(values))
+    return run_dir
+
+
+def learning_returns(total_steps: int, half_step: float, rng: np.random.Generator,
+                     ceiling: float = 500.0, floor: float = 10.0, noise: float = 30.0):
+    """CartPole-like episodes: returns rise along a logistic in env steps, centred at
+    ``half_step``; each episode lasts as many steps as its return. Returns (env steps at
+    each episode's end, returns)."""
+    ends, returns, step = [], [], 0
+    while True:
+        mean = floor + (ceiling - floor) / (1.0 + np.exp(-(step - half_step) / (0.12 * half_step)))
+        value = float(np.clip(rng.normal(mean, noise), floor, ceiling))
+        step += int(value)
+        if step > total_steps:
+            return np.array(ends), np.array(returns)
+        ends.append(step)
+        returns.append(round(value))
+
+
+def write_sweep(sweep_dir: str | Path, variants: Mapping[str, Mapping[str, object]], seeds: Sequence[int],
+                total_steps: int = 50_000, sps: Mapping[str, float] | None = None, half_steps: Mapping[str, float] | None = None) -> Path:
+    """A Hydra-like sweep folder: one numbered job per (variant, seed), learning curves from
+    ``learning_returns``. ``variants`` maps a name to its config overrides."""
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / "multirun.yaml").write_text("hydra: {}\n")
+    job = 0
+    for index, (name, overrides) in enumerate(variants.items()):
+        for seed in seeds:
+            rng = np.random.default_rng([index, seed])
+            half = (half_steps or {}).get(name, total_steps * (0.3 + 0.15 * index))
+            ends, returns = learning_returns(total_steps, half, rng)
+            write_run(sweep_dir / str(job), returns, {**overrides, "seed": seed, "total_steps": total_steps},
+                      episode_steps=ends, sps=(sps or {}).get(name, 10_000.0 / (index + 1)), rng=rng)
+            job += 1
+    return sweep_dir

@@ -1,0 +1,87 @@
+"""Time the comparison report on a sweep-sized set of synthetic runs.
+
+    python scripts/benchmark_report.py [--runs 100] [--steps 500000] [--variants 4] [--keep DIR]
+
+Writes --runs synthetic run folders (8 envs, n_steps 5: steps / 40 update rows each,
+1-3k CartPole-like episodes) into a temporary folder, then times the aggregation
+(loading, statistics, tables) and, separately, the figures. The aggregation budget is
+30 s for 100 runs of 500k steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+import numpy as np  # noqa: E402
+
+from a2c_lab import report, results, synthetic  # noqa: E402
+
+BUDGET_S = 30.0
+
+
+def write_runs(root: Path, runs: int, steps: int, variants: int) -> Path:
+    """``runs`` finished runs, spread over ``variants`` agent/envs combinations."""
+    sweep = root / "2026-01-01_00-00-00_benchmark"
+    names = [("shared", "vectorized"), ("split", "vectorized"), ("shared", "single"), ("split", "single")]
+    for job in range(runs):
+        index = job % variants
+        agent, envs = names[index % len(names)]
+        rng = np.random.default_rng(job)
+        # Episodes of 120-500 steps and a learning midpoint spread across the run give
+        # 1-3k episodes over 500k steps, as a real CartPole run does.
+        ends, returns = synthetic.learning_returns(steps, steps * rng.uniform(0.2, 0.6), rng, floor=120.0)
+        synthetic.write_run(sweep / str(job), returns,
+                            {"agent.name": agent, "envs.name": envs, "agent.lr": 7e-4 * (1 + index // len(names)),
+                             "seed": job // variants, "total_steps": steps, "envs.num_envs": 8, "n_steps": 5},
+                            episode_steps=ends, sps=rng.uniform(5_000, 20_000), rng=rng)
+    return sweep
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=500_000)
+    parser.add_argument("--variants", type=int, default=4)
+    parser.add_argument("--keep", type=Path, help="write the runs and the report here instead of a temp folder")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as temp:
+        root = args.keep or Path(temp)
+        start = time.perf_counter()
+        sweep = write_runs(root, args.runs, args.steps, args.variants)
+        print(f"wrote {args.runs} runs of {args.steps:,} env steps in {time.perf_counter() - start:.1f} s (not timed)")
+
+        start, cpu_start = time.perf_counter(), time.process_time()
+        loaded = results.load_runs([sweep])
+        loading = time.perf_counter() - start
+        comparison = results.compare(loaded)
+        statistics = time.perf_counter() - start - loading
+        report.write_tables(comparison, root / "report")
+        aggregation = time.perf_counter() - start
+        aggregation_cpu = time.process_time() - cpu_start
+        tables = aggregation - loading - statistics
+
+        start = time.perf_counter()
+        report.write_figures(comparison, root / "report")
+        figures = time.perf_counter() - start
+
+    runs = loaded.included
+    print(f"tidy frame: {len(loaded.tidy):,} rows, {loaded.tidy.memory_usage(deep=True).sum() / 2**20:.0f} MiB; "
+          f"episodes per run {runs['episodes'].min()}-{runs['episodes'].max()}")
+    print(f"aggregation (load + statistics + tables): {aggregation:.1f} s "
+          f"(load {loading:.1f} s, statistics {statistics:.1f} s, tables {tables:.1f} s; "
+          f"CPU time {aggregation_cpu:.1f} s, which other load on the machine does not inflate)")
+    print(f"figures (6 figures, PNG and PDF): {figures:.1f} s")
+    within = aggregation < BUDGET_S
+    print(f"under {BUDGET_S:.0f} s: {'yes' if within else 'NO'}")
+    return 0 if within else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Shared test helpers: config composition, a tiny deterministic env with a time limit, and
+synthetic run folders with curves the tests choose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from a2c_lab import synthetic
+from a2c_lab.config import register_configs
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+COUNTER_ID = "A2CLabTest/Counter-v0"
+
+
+class CounterEnv(gym.Env):
+    """obs = [t, 0]; reward 1 per step (+10 if action 1); terminates when t reaches 5 if
+    action 1 was taken at t=4; time limit (truncation) at 3 steps via max_episode_steps."""
+
+    observation_space = gym.spaces.Box(-100, 100, shape=(2,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0, 0.0], dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        reward = 1.0 + 10.0 * float(action)
+        return np.array([self.t, 0.0], dtype=np.float32), reward, False, False, {}
+
+
+if COUNTER_ID not in gym.registry:
+    gym.register(COUNTER_ID, entry_point=CounterEnv, max_episode_steps=3)
+
+register_configs()
+
+
+def make_cfg(*overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+FAST = ("logger=none", "eval.interval=0", "progress=false")
+
+
+@pytest.fixture
+def fast_cfg():
+    def build(*overrides: str) -> DictConfig:
+        return make_cfg(*FAST, *overrides)
+    return build
+
+
+# Final returns per seed, constant within each run, so every statistic is known by hand.
+SPLIT_RETURNS = [100.0, 200.0, 300.0, 400.0, 500.0]  # IQM 300 (trims 100 and 500), mean 300
+SHARED_RETURNS = [150.0, 250.0, 350.0, 450.0, 600.0]  # IQM 350, mean 360
+EPISODES = 200
+TOTAL_STEPS = 4000  # one episode every 20 env steps
+
+
+@pytest.fixture
+def constant_sweep(tmp_path: Path) -> Path:
+    """Two variants (agent split and shared) x 5 seeds; each run's episodes all return
+    the same value. Folder names say nothing about the variant: labels must come from
+    the configs."""
+    sweep = tmp_path / "2026-01-01_00-00-00_agents"
+    job = 0
+    for agent, values in (("split", SPLIT_RETURNS), ("shared", SHARED_RETURNS)):
+        for seed, value in enumerate(values):
+            synthetic.write_run(sweep / str(job), np.full(EPISODES, value),
+                                {"agent.name": agent, "seed": seed, "total_steps": TOTAL_STEPS,
+                                 "task.threshold": 275.0},
+                                sps=1000.0 * (1 + (agent == "shared")), evals=True)
+            job += 1
+    return sweep
+
+
+@pytest.fixture
+def learning_sweeps(tmp_path: Path) -> list[Path]:
+    """Two small sweeps with CartPole-like learning curves: agents on CartPole (3 seeds),
+    and td vs gae on Acrobot (2 seeds)."""
+    cartpole = synthetic.write_sweep(
+        tmp_path / "runs" / "sweeps" / "2026-01-01_00-00-00_agents",
+        {"split": {"agent.name": "split"}, "shared": {"agent.name": "shared"}}, seeds=range(3), total_steps=20_000)
+    acrobot = synthetic.write_sweep(
+        tmp_path / "runs" / "sweeps" / "2026-01-02_00-00-00_advantages",
+        {"td": {"advantage.name": "td", "advantage.lam": 0.0, "task.id": "Acrobot-v1", "task.threshold": 400.0},
+         "gae": {"advantage.name": "gae", "task.id": "Acrobot-v1", "task.threshold": 400.0}},
+        seeds=range(2), total_steps=20_000)
+    return [cartpole, acrobot]

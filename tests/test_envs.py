@@ -1,0 +1,117 @@
+"""Autoreset and truncation handling: no transition crosses an episode boundary."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from a2c_lab.config import Backend, ConfigError
+from a2c_lab.envs import VectorEnv, check_task, resolve_backend
+from a2c_lab.rollout import Collector
+from conftest import COUNTER_ID
+
+
+@pytest.mark.parametrize("backend", [Backend.sync, Backend.async_])
+def test_same_step_autoreset_reports_final_obs_and_truncation(backend):
+    envs = VectorEnv(COUNTER_ID, 2, backend, seed=0)
+    try:
+        obs = envs.reset()
+        assert obs.tolist() == [[0, 0], [0, 0]]
+        rows = [envs.step(np.array([0, 0])) for _ in range(4)]
+    finally:
+        envs.close()
+    # step 3 hits the 3-step time limit: truncated, not terminated; next_obs is the final obs [3, 0],
+    # obs to act on is the reset obs [0, 0]; every row is a real transition.
+    third = rows[2]
+    assert third.truncated.tolist() == [True, True] and third.terminated.tolist() == [False, False]
+    assert third.next_obs.tolist() == [[3, 0], [3, 0]]
+    assert third.obs.tolist() == [[0, 0], [0, 0]]
+    assert all(r.valid.all() for r in rows)
+    assert rows[3].next_obs.tolist() == [[1, 0], [1, 0]]  # the new episode's first transition
+
+
+def test_native_next_step_autoreset_masks_the_reset_step():
+    envs = VectorEnv("CartPole-v1", 4, Backend.native, seed=0)
+    try:
+        assert envs.next_step_autoreset
+        envs.reset()
+        ended_before = np.zeros(4, dtype=bool)
+        seen_end = False
+        for _ in range(200):
+            step = envs.step(np.zeros(4, dtype=np.int64))  # always push left: short episodes
+            # a row is fake exactly when that env's episode ended on the previous step
+            assert step.valid.tolist() == (~ended_before).tolist()
+            assert (step.reward[~step.valid] == 0).all()
+            ended_before = step.terminated | step.truncated
+            seen_end |= ended_before.any()
+    finally:
+        envs.close()
+    assert seen_end
+
+
+def first_episode_lengths(backend, seed, num_envs):
+    """Independent reference: count each env's first episode with gymnasium directly."""
+    if backend is Backend.sync:  # env i is seeded with seed + i
+        lengths = []
+        for i in range(num_envs):
+            env = gym.make("CartPole-v1")
+            env.reset(seed=seed + i)
+            length, done = 0, False
+            while not done:
+                _, _, term, trunc, _ = env.step(0)
+                length, done = length + 1, term or trunc
+            lengths.append(length)
+        return lengths
+    env = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    env.reset(seed=seed)
+    length, running = np.zeros(num_envs, dtype=int), np.ones(num_envs, dtype=bool)
+    while running.any():
+        _, _, term, trunc, _ = env.step(np.zeros(num_envs, dtype=np.int64))
+        length += running
+        running &= ~(term | trunc)
+    return length.tolist()
+
+
+@pytest.mark.parametrize("backend", [Backend.native, Backend.sync])
+def test_collector_counts_real_transitions_and_episode_lengths(backend):
+    """Episode lengths and env steps match a plain single-env loop with the same actions."""
+    envs = VectorEnv("CartPole-v1", 3, backend, seed=5)
+    collector = Collector(envs, start_time=0.0)
+    always_left = lambda obs: torch.zeros(obs.shape[0], dtype=torch.int64)  # noqa: E731
+    lengths, masked = [], 0
+    for _ in range(20):
+        rollout, episodes = collector.collect(always_left, n_steps=5)
+        lengths += episodes.lengths.tolist()
+        masked += int((rollout.mask == 0).sum())
+        assert (rollout.dones[rollout.mask == 0] == 1).all()
+        np.testing.assert_array_equal(episodes.returns, episodes.lengths)  # CartPole: reward 1 a step
+    envs.close()
+    assert sorted(lengths[:3]) == sorted(first_episode_lengths(backend, seed=5, num_envs=3))
+    assert collector.env_steps == 20 * 5 * 3 - masked
+    if backend is Backend.sync:
+        assert masked == 0
+    else:
+        assert masked > 0
+
+
+def test_truncated_rows_bootstrap_from_final_obs_in_a_rollout():
+    envs = VectorEnv(COUNTER_ID, 1, Backend.sync, seed=0)
+    collector = Collector(envs, start_time=0.0)
+    rollout, episodes = collector.collect(lambda o: torch.zeros(1, dtype=torch.int64), n_steps=4)
+    envs.close()
+    assert rollout.obs[:, 0, 0].tolist() == [0, 1, 2, 0]
+    assert rollout.next_obs[:, 0, 0].tolist() == [1, 2, 3, 1]
+    assert rollout.truncated[:, 0].tolist() == [0, 0, 1, 0]
+    assert rollout.terminated.sum() == 0
+    assert episodes.lengths.tolist() == [3] and episodes.env_step.tolist() == [3]
+
+
+def test_backend_resolution_and_task_checks():
+    assert resolve_backend("CartPole-v1", Backend.auto) is Backend.native
+    assert resolve_backend("Acrobot-v1", Backend.auto) is Backend.sync
+    with pytest.raises(ConfigError, match="envs.backend=native"):
+        resolve_backend("Acrobot-v1", Backend.native)
+    with pytest.raises(ConfigError, match="task.id='Pendulum-v1'.*Discrete"):
+        check_task("Pendulum-v1")
+    with pytest.raises(ConfigError, match="task.id='NoSuchEnv-v0'"):
+        check_task("NoSuchEnv-v0")

@@ -1,0 +1,155 @@
+"""End-to-end runs of train(cfg): smoke runs, files written, determinism, crash safety."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from a2c_lab import metrics as m
+from a2c_lab.agents import A2C
+from a2c_lab.config import validate
+from a2c_lab.networks import ActorCritic
+from a2c_lab.rollout import Rollout
+from a2c_lab.trainer import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("agent", ["split", "shared"])
+@pytest.mark.parametrize("envs", ["single", "vectorized"])
+def test_smoke_run_writes_every_file(tmp_path, fast_cfg, agent, envs):
+    summary = train(fast_cfg(f"agent={agent}", f"envs={envs}", "total_steps=3000", "eval.interval=1500",
+                             "eval.episodes=2"), run_dir=tmp_path)
+    updates = read_csv(tmp_path / m.UPDATES_FILE)
+    episodes = read_csv(tmp_path / m.EPISODES_FILE)
+    evals = read_csv(tmp_path / m.EVAL_FILE)
+    assert list(updates[0]) == list(m.UPDATE_COLUMNS)
+    assert list(episodes[0]) == list(m.EPISODE_COLUMNS)
+    assert len(evals) == 2 and list(evals[0]) == list(m.EVAL_COLUMNS)
+    steps = [int(r[m.ENV_STEP]) for r in updates]
+    assert steps == sorted(steps) and steps[-1] >= 3000
+    assert all(np.isfinite(float(r[k])) for r in updates for k in m.UPDATE_COLUMNS)
+    assert json.loads((tmp_path / m.STATUS_FILE).read_text())["status"] == "finished"
+    saved = json.loads((tmp_path / m.SUMMARY_FILE).read_text())
+    assert set(m.SUMMARY_KEYS) <= set(saved) and saved[m.TOTAL_ENV_STEPS] == steps[-1]
+    assert saved[m.EPISODES] == len(episodes) == summary[m.EPISODES]
+    assert sum(int(e[m.EPISODE_LENGTH]) for e in episodes) <= steps[-1]
+    assert (tmp_path / m.MODEL_FILE).stat().st_size > 0
+    assert "git_commit" in (tmp_path / m.META_FILE).read_text()
+
+
+def test_same_seed_same_metrics_different_seed_different(tmp_path, fast_cfg):
+    runs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        train(fast_cfg(f"seed={seed}", "total_steps=4000"), run_dir=tmp_path / name)
+        rows = read_csv(tmp_path / name / m.UPDATES_FILE)
+        runs[name] = [[r[k] for k in m.UPDATE_COLUMNS if k not in (m.WALL_TIME, m.SPS)] for r in rows]
+        runs[name + "_ep"] = [[r[m.ENV_STEP], r[m.EPISODE_RETURN]] for r in read_csv(tmp_path / name / m.EPISODES_FILE)]
+    assert runs["a"] == runs["b"] and runs["a_ep"] == runs["b_ep"]
+    assert runs["a"] != runs["c"]
+
+
+def test_masked_rows_do_not_change_the_update(fast_cfg):
+    """A rollout with extra masked rows gives the same update as the real rows alone."""
+    cfg = validate(fast_cfg("advantage=td"))
+    g = torch.Generator().manual_seed(0)
+    real = Rollout(obs=torch.randn(1, 6, 4, generator=g), actions=torch.randint(0, 2, (1, 6), generator=g),
+                   rewards=torch.ones(1, 6), next_obs=torch.randn(1, 6, 4, generator=g),
+                   terminated=torch.zeros(1, 6), truncated=torch.zeros(1, 6), mask=torch.ones(1, 6))
+    junk = [100 * torch.randn(t[:, :3].shape, generator=g).abs() for t in real[:-1]]
+    junk[1] = torch.ones(1, 3, dtype=torch.int64)  # actions must stay valid indices
+    padded = Rollout(*(torch.cat([t, j.to(t.dtype)], dim=1) for t, j in zip(real[:-1], junk)),
+                     mask=torch.cat([torch.ones(1, 6), torch.zeros(1, 3)], dim=1))
+    results = []
+    for rollout in (real, padded):
+        torch.manual_seed(1)
+        model = ActorCritic(4, 2, cfg.network)
+        agent = A2C(model, cfg.agent)
+        out = agent.evaluate(rollout)
+        adv = rollout.rewards + 0.99 * out.next_values - out.values.detach()
+        metrics = agent.update(rollout, out, adv, adv + out.values.detach(), True, 0.0)
+        results.append((metrics, [p.detach().clone() for p in model.parameters()]))
+    (m1, p1), (m2, p2) = results
+    for key in (m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY, m.ADVANTAGE_MEAN, m.ADVANTAGE_STD):
+        assert m1[key] == pytest.approx(m2[key], rel=1e-5), key
+    for a, b in zip(p1, p2):
+        torch.testing.assert_close(a, b)
+
+
+def test_linear_schedule_and_clipping(tmp_path, fast_cfg):
+    train(fast_cfg("agent.lr_schedule=linear", "agent.max_grad_norm=0.5", "agent.optimizer=rmsprop",
+                   "network=towers_tanh64_ortho", "total_steps=2000"), run_dir=tmp_path)
+    lrs = [float(r[m.LEARNING_RATE]) for r in read_csv(tmp_path / m.UPDATES_FILE)]
+    assert lrs[0] == pytest.approx(7e-4) and lrs[-1] < 0.05 * 7e-4 and lrs == sorted(lrs, reverse=True)
+
+
+def test_shared_trunk_and_acrobot_run(tmp_path, fast_cfg):
+    train(fast_cfg("network=trunk_tanh64", "task=acrobot", "total_steps=1000"), run_dir=tmp_path)
+    assert json.loads((tmp_path / m.STATUS_FILE).read_text())["status"] == "finished"
+
+
+def test_failed_run_is_marked_failed_and_keeps_its_rows(tmp_path, fast_cfg, monkeypatch):
+    from a2c_lab import agents
+
+    calls = {"n": 0}
+    original = agents.A2C.update
+
+    def failing_update(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise RuntimeError("injected failure")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(agents.A2C, "update", failing_update)
+    with pytest.raises(RuntimeError, match="injected"):
+        train(fast_cfg("total_steps=4000"), run_dir=tmp_path)
+    status = json.loads((tmp_path / m.STATUS_FILE).read_text())
+    assert status["status"] == "failed" and "injected failure" in status["error"]
+    assert len(read_csv(tmp_path / m.UPDATES_FILE)) == 5
+    assert not (tmp_path / m.SUMMARY_FILE).exists()
+
+
+def test_sigkill_keeps_every_completed_update(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "a2c_lab.run", "logger=none", "eval.interval=0", "total_steps=100000000",
+         "envs=single", f"hydra.run.dir={run_dir}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    updates = run_dir / m.UPDATES_FILE
+    deadline = time.time() + 60
+    while time.time() < deadline and (not updates.exists() or updates.stat().st_size < 20_000):
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines = updates.read_text().splitlines()
+    assert len(lines) > 50
+    rows = read_csv(updates)
+    assert all(len(r) == len(m.UPDATE_COLUMNS) and None not in r.values() for r in rows)
+    assert json.loads((run_dir / m.STATUS_FILE).read_text())["status"] == "running"
+    assert (run_dir / ".hydra" / "config.yaml").exists()
+
+
+def test_split_and_shared_coincide_at_the_defaults(tmp_path, fast_cfg):
+    """Adam is element-wise and the towers share no parameter: one optimizer or two, same lr,
+    same update. The README states this; the test keeps it true."""
+    for agent in ("shared", "split"):
+        train(fast_cfg(f"agent={agent}", "total_steps=3000"), run_dir=tmp_path / agent)
+    columns = [m.ENV_STEP, m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY]
+    shared, split = ([[r[c] for c in columns] for r in read_csv(tmp_path / a / m.UPDATES_FILE)]
+                     for a in ("shared", "split"))
+    assert shared == split
+    different = tmp_path / "split_lr"
+    train(fast_cfg("agent=split", "agent.critic_lr=1e-3", "total_steps=3000"), run_dir=different)
+    assert [[r[c] for c in columns] for r in read_csv(different / m.UPDATES_FILE)] != shared

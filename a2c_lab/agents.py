@@ -98,13 +98,13 @@ class A2C:
         return self.model.policy_logits(obs).argmax(-1)
 
     def evaluate(self, rollout: Rollout) -> Forward:
-        """One batched forward over obs and true next obs: logits, V(obs) and V(next obs)."""
+        """Batched forwards over the whole rollout: logits and V(obs) with grad, and the
+        bootstrap values V(true next obs) without (the backward pass never sees those rows)."""
         steps, envs = rollout.mask.shape
-        obs = torch.cat([rollout.obs, rollout.next_obs]).flatten(0, 1)
-        logits, values = self.model(obs)
-        rows = steps * envs
-        return Forward(logits[:rows], values[:rows].view(steps, envs),
-                       values[rows:].detach().view(steps, envs))
+        logits, values = self.model(rollout.obs.flatten(0, 1))
+        with torch.no_grad():
+            next_values = self.model.value(rollout.next_obs.flatten(0, 1))
+        return Forward(logits, values.view(steps, envs), next_values.view(steps, envs))
 
     def update(self, rollout: Rollout, out: Forward, advantages: torch.Tensor, value_targets: torch.Tensor,
                normalize: bool, progress: float) -> dict[str, float]:

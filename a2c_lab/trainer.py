@@ -148,6 +148,7 @@ class _EpisodeHistory:
         }
 
 
+@torch.inference_mode()  # no autograd anywhere in an evaluation
 def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
     """Run ``cfg.eval.episodes`` greedy episodes on separate, separately seeded envs."""
     envs = VectorEnv(cfg.task.id, cfg.eval.episodes, Backend.auto if cfg.envs.backend is Backend.auto
@@ -158,8 +159,7 @@ def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
         lengths = np.zeros(envs.num_envs)
         running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
         while running.any():
-            with torch.inference_mode():
-                actions = agent.greedy_act(torch.from_numpy(obs).to(cfg.device)).cpu().numpy()
+            actions = agent.greedy_act(torch.from_numpy(obs).to(cfg.device)).cpu().numpy()
             step = envs.step(actions)
             live = running & step.valid
             returns += step.reward * live

@@ -19,6 +19,7 @@ import torch
 
 from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
+from a2c_lab.flat_params import FlatAdam, FlatRMSprop, ParameterGroup
 from a2c_lab.networks import ActorCritic
 from a2c_lab.rollout import Rollout
 
@@ -37,36 +38,10 @@ def masked_mean_var(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) ->
     return mean, var
 
 
-class ParameterGroup:
-    """The parameters that one optimizer owns, stored as views into one flat tensor.
-
-    On CartPole-sized networks an update costs per-op dispatch, not arithmetic. Clipping
-    and the optimizer step over one flat tensor are a handful of ops in all, instead of a
-    handful per weight and bias (12 tensors for two 64-64 towers). ``flat`` is what the
-    optimizer steps; the module's parameters see every step because they share its memory.
-    """
-
-    def __init__(self, params: list[torch.nn.Parameter], lr: float):
-        self.params = params
-        self.lr = lr
-        self.flat = torch.nn.Parameter(torch.cat([p.detach().flatten() for p in params]))
-        offset = 0
-        for p in params:
-            p.data = self.flat.data[offset:offset + p.numel()].view_as(p)
-            offset += p.numel()
-
-    def set_grad(self, grads: tuple[torch.Tensor, ...], max_norm: float | None) -> torch.Tensor:
-        """Gather ``grads`` (one per parameter) into ``flat.grad``, clip it to ``max_norm`` as
-        ``torch.nn.utils.clip_grad_norm_`` does, and return its L2 norm before clipping."""
-        grad = torch.cat([g.flatten() for g in grads])
-        norm = torch.linalg.vector_norm(grad)
-        if max_norm is not None:
-            grad.mul_((max_norm / (norm + 1e-6)).clamp(max=1.0))
-        self.flat.grad = grad
-        return norm
-
-
 class A2C:
+    """The agent owns its model's parameter memory from construction on (see
+    ``flat_params.ParameterGroup``): move the model to its device before building it."""
+
     def __init__(self, model: ActorCritic, cfg: AgentConfig):
         self.model = model
         self.cfg = cfg
@@ -77,12 +52,12 @@ class A2C:
         else:
             self.groups = [ParameterGroup(list(model.parameters()), cfg.lr)]
         self.parameters = [p for group in self.groups for p in group.params]
-        self.optimizers = [self._optimizer(group.flat, group.lr) for group in self.groups]
+        self.optimizers = [self._optimizer(group) for group in self.groups]
 
-    def _optimizer(self, flat: torch.nn.Parameter, lr: float) -> torch.optim.Optimizer:
+    def _optimizer(self, group: ParameterGroup) -> FlatRMSprop | FlatAdam:
         if self.cfg.optimizer is OptimizerKind.rmsprop:
-            return torch.optim.RMSprop([flat], lr=lr, alpha=self.cfg.rmsprop_alpha, eps=self.cfg.eps, foreach=False)
-        return torch.optim.Adam([flat], lr=lr, eps=self.cfg.eps, foreach=False)
+            return FlatRMSprop(group.flat, lr=group.lr, alpha=self.cfg.rmsprop_alpha, eps=self.cfg.eps)
+        return FlatAdam(group.flat, lr=group.lr, eps=self.cfg.eps)
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
         """Sample actions [N] from the current policy, Categorical(softmax(logits)).
@@ -138,11 +113,12 @@ class A2C:
 
         lr_scale = 1.0 - progress if cfg.lr_schedule is Schedule.linear else 1.0
         grads = iter(torch.autograd.grad(loss, self.parameters))
-        norms = [group.set_grad(tuple(next(grads) for _ in group.params), cfg.max_grad_norm)
-                 for group in self.groups]
-        for optimizer, group in zip(self.optimizers, self.groups):
-            optimizer.param_groups[0]["lr"] = group.lr * lr_scale
-            optimizer.step()
+        norms = []
+        for group, optimizer in zip(self.groups, self.optimizers):
+            grad, norm = group.flat_grad([next(grads) for _ in group.params], cfg.max_grad_norm)
+            optimizer.lr = group.lr * lr_scale
+            optimizer.step(grad)
+            norms.append(norm)
 
         with torch.no_grad():
             grad_norm = norms[0] if len(norms) == 1 else torch.stack(norms).norm()

@@ -23,8 +23,8 @@ solve     time to solve at the matched settings, 500k-step budget, seeds 0-4, al
 sweep     ``-m agent=shared,split seed=0,1,2 total_steps=200000`` (W&B offline, one torch thread
           per job) with Hydra's basic launcher against the joblib launcher with 2 jobs: wall time
           of the whole command.
-memory    peak resident memory (ru_maxrss) of one a2c-lab run and one SB3 run of 100k steps,
-          each in a fresh process.
+memory    peak resident memory (VmHWM) of one a2c-lab run and one SB3 run of 100k steps, each
+          in a fresh process, and of a fresh process that only imports torch and gymnasium.
 
 Writes results/benchmark.md (the table the README shows) and results/benchmark.csv (every
 repeat). Stable-Baselines3 is the ``[bench]`` extra: ``pip install -e ".[bench]"``.
@@ -89,6 +89,7 @@ class Results:
 
     rows: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    loads: dict[str, float] = field(default_factory=dict)  # 5-minute load average after each section
 
     def add(self, section: str, case: str, metric: str, value: float | None, unit: str, repeat: int = 0) -> None:
         self.rows.append(dict(section=section, case=case, metric=metric, repeat=repeat, value=value, unit=unit))
@@ -116,13 +117,14 @@ def compose(overrides: list[str]):
 
 
 def run_a2c_lab(overrides: list[str]) -> tuple[dict, Path, float]:
-    """One a2c-lab run in this process: (summary, run folder, whole-call wall seconds)."""
+    """One a2c-lab run in this process: (summary plus ``cpu_s``, run folder, whole-call wall seconds)."""
     from a2c_lab.trainer import train
 
     cfg = compose(overrides)
     run_dir = Path(tempfile.mkdtemp(prefix="a2c_lab_bench_"))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     summary = train(cfg, run_dir=run_dir)
+    summary["cpu_s"] = time.process_time() - cpu  # the whole call, setup included
     return summary, run_dir, time.perf_counter() - start
 
 
@@ -164,10 +166,11 @@ def run_sb3(steps: int, seed: int = 0, stop_at: float | None = None) -> dict:
 
     model = sb3_model(8, seed)
     watch = SolveWatch()
+    cpu = time.process_time()
     model.learn(total_timesteps=steps, callback=watch)
-    wall = time.perf_counter() - watch.start
+    wall, cpu = time.perf_counter() - watch.start, time.process_time() - cpu
     return {"env_steps": model.num_timesteps, "wall": wall, "sps": model.num_timesteps / wall,
-            "solved_at": watch.solved_at}
+            "cpu_sps": model.num_timesteps / cpu, "solved_at": watch.solved_at}
 
 
 def time_to_solve(run_dir: Path) -> tuple[int, float] | None:
@@ -221,8 +224,11 @@ def section_env_and_sps(s: Settings, res: Results, env: bool, sps: bool) -> None
             summary, run_dir, _ = run_a2c_lab(MATCHED + ["logger=none", f"total_steps={s.sps_steps}", f"seed={r}"])
             shutil.rmtree(run_dir)
             res.add("sps", "a2c-lab, 8 envs", "env_steps_per_s", summary[m.FINAL_SPS], "steps/s", r)
+            res.add("sps", "a2c-lab, 8 envs", "env_steps_per_cpu_s", summary[m.TOTAL_ENV_STEPS] / summary["cpu_s"],
+                    "steps/s", r)
             sb3 = run_sb3(s.sps_steps, seed=r)
             res.add("sps", "SB3 A2C, 8 envs", "env_steps_per_s", sb3["sps"], "steps/s", r)
+            res.add("sps", "SB3 A2C, 8 envs", "env_steps_per_cpu_s", sb3["cpu_sps"], "steps/s", r)
             summary64, run_dir, _ = run_a2c_lab(MATCHED + ["logger=none", f"total_steps={s.sps_steps_64}",
                                                            "envs.num_envs=64", f"seed={r}"])
             shutil.rmtree(run_dir)
@@ -295,12 +301,12 @@ def section_sweep(s: Settings, res: Results) -> None:
 
 
 def section_memory(s: Settings, res: Results) -> None:
-    for system in ("a2c-lab", "SB3 A2C"):
+    for system in ("python with torch and gymnasium imported", "a2c-lab", "SB3 A2C"):
         out = subprocess.run([sys.executable, __file__, "--child-memory", system, str(s.memory_steps)],
                              cwd=ROOT, check=True, capture_output=True, text=True).stdout
         peak_mb = json.loads(out.strip().splitlines()[-1])["peak_mb"]
         res.add("memory", system, "peak_rss_mb", peak_mb, "MB")
-        print(f"  [memory] {system}, {s.memory_steps} steps: peak RSS {peak_mb:.0f} MB", flush=True)
+        print(f"  [memory] {system}: peak RSS {peak_mb:.0f} MB", flush=True)
 
 
 def child_memory(system: str, steps: int) -> None:
@@ -309,10 +315,24 @@ def child_memory(system: str, steps: int) -> None:
     if system == "a2c-lab":
         _, run_dir, _ = run_a2c_lab(MATCHED + ["logger=none", f"total_steps={steps}"])
         shutil.rmtree(run_dir)
-    else:
+    elif system == "SB3 A2C":
         run_sb3(steps)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"peak_mb": peak_kb / 1024}))
+    else:  # the floor every run starts from
+        import gymnasium  # noqa: F401
+    print(json.dumps({"peak_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM where Linux has it: ru_maxrss also counts
+    the parent's memory at fork time, which a child started from a big parent inherits."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 # ----------------------------------------------------------------------------- report
@@ -401,6 +421,10 @@ def write_report(res: Results, settings: Settings, quick: bool, out_dir: Path) -
         lines.append(f"| {section} | {case}: {metric} | {fmt(median, spec)} | {len(values)} | {unit} |")
     lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in vars(settings).items()) + "."]
     lines += ["", "How each number is measured: see the docstring of `scripts/benchmark.py`."]
+    if res.loads:
+        lines += ["", "Machine load (5-minute load average after each section; this benchmark itself adds "
+                  "about 1, more during the joblib sweep): "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in res.loads.items()) + "."]
     if res.notes:
         lines += [""] + [f"- {note}" for note in res.notes]
     (out_dir / "benchmark.md").write_text("\n".join(lines) + "\n")
@@ -431,11 +455,13 @@ def main() -> None:
     if "env" in only or "sps" in only:
         print("== env and sps (alternating)", flush=True)
         section_env_and_sps(settings, res, "env" in only, "sps" in only)
+        res.loads["env/sps"] = os.getloadavg()[1]
     for name, section in (("tracking", section_tracking), ("solve", section_solve), ("sweep", section_sweep),
                           ("memory", section_memory)):
         if name in only:
             print(f"== {name}", flush=True)
             section(settings, res)
+            res.loads[name] = os.getloadavg()[1]
     print(f"== done in {time.perf_counter() - started:.0f} s\n", flush=True)
     write_report(res, settings, args.quick, args.out)
 

@@ -1,0 +1,52 @@
+"""scripts/benchmark.py runs and writes its report; no timing is asserted (it prints what it
+measured). The SB3 sections need the [bench] extra and are exercised by running the script."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from a2c_lab import metrics as m
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "benchmark.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("benchmark_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_env_section_writes_markdown_and_csv(tmp_path):
+    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "env", "--out", str(tmp_path)],
+                   cwd=ROOT, check=True, capture_output=True)
+    markdown = (tmp_path / "benchmark.md").read_text()
+    assert "## Targets (issue 5)" in markdown and "native vector env, 64 envs" in markdown
+    rows = (tmp_path / "benchmark.csv").read_text().splitlines()
+    assert rows[0] == "section,case,metric,repeat,value,unit" and len(rows) == 1 + 2 * 2  # 2 repeats x 8, 64 envs
+
+
+def test_unknown_section_is_refused(tmp_path):
+    out = subprocess.run([sys.executable, str(SCRIPT), "--only", "envs", "--out", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode != 0 and "unknown sections ['envs']" in out.stderr
+
+
+def test_time_to_solve_reads_the_first_crossing_of_the_last_100_mean(tmp_path):
+    bench = load_script()
+    returns = np.concatenate([np.full(100, 100.0), np.full(300, 500.0)])  # last-100 mean crosses 475 at episode 193
+    steps = np.arange(1, 401) * 100
+    with open(tmp_path / m.EPISODES_FILE, "w") as f:
+        f.write(",".join(m.EPISODE_COLUMNS) + "\n")
+        for i, (step, ret) in enumerate(zip(steps, returns)):
+            f.write(f"{step},{i * 0.01},{ret},{int(ret)}\n")
+    step, wall = bench.time_to_solve(tmp_path)
+    crossing = np.flatnonzero(np.convolve(returns, np.ones(100) / 100, mode="valid") >= 475)[0] + 99
+    assert step == steps[crossing] and np.isclose(wall, crossing * 0.01)
+    (tmp_path / m.EPISODES_FILE).write_text(",".join(m.EPISODE_COLUMNS) + "\n10,0.1,20.0,20\n")
+    assert bench.time_to_solve(tmp_path) is None

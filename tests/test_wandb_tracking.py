@@ -130,8 +130,14 @@ def read_all(runs: list[WandbRun]) -> None:
 
 # --- what a run's W&B data must match -----------------------------------------------------------
 
-def check_matches_local_files(run: WandbRun, run_dir: Path, log_interval: int = 10) -> None:
-    """The W&B history holds exactly this run's data: nothing missing, nothing from another job."""
+def check_matches_local_files(run: WandbRun, run_dir: Path, each_episode: bool = False,
+                              log_interval: int = 10) -> None:
+    """The W&B history holds exactly this run's data: nothing missing, nothing from another job.
+
+    One point per window of ``log_interval`` updates, at its last env step: the mean of each
+    update metric, and the mean return and length of the episodes that ended in the window
+    (``episode_points=window``); or one point per episode (``episode_points=each``).
+    """
     from a2c_lab.wandb_sink import run_id
 
     assert run.run["run_id"] == run_id(run_dir)
@@ -140,18 +146,30 @@ def check_matches_local_files(run: WandbRun, run_dir: Path, log_interval: int = 
     assert history and all(m.ENV_STEP in row for row in history)
 
     episodes = read_csv(run_dir / m.EPISODES_FILE)
-    logged = [(r[m.ENV_STEP], r[m.EPISODE_RETURN], r[m.EPISODE_LENGTH]) for r in run.rows_with(m.EPISODE_RETURN)]
-    assert logged == [(e[m.ENV_STEP], e[m.EPISODE_RETURN], e[m.EPISODE_LENGTH]) for e in episodes]
-
     updates = read_csv(run_dir / m.UPDATES_FILE)
     points = run.rows_with(m.POLICY_LOSS)
     windows = [updates[i:i + log_interval] for i in range(0, len(updates), log_interval)]
     assert len(points) == len(windows) == math.ceil(len(updates) / log_interval)
+    start = -math.inf
     for point, window in zip(points, windows):
-        assert point[m.ENV_STEP] == window[-1][m.ENV_STEP]  # each point at its window's last env step
+        end = window[-1][m.ENV_STEP]
+        assert point[m.ENV_STEP] == end and point[m.WALL_TIME] == window[-1][m.WALL_TIME]
         for key in m.UPDATE_COLUMNS:
             if key not in (m.ENV_STEP, m.WALL_TIME):  # every other metric is the window's mean
                 assert point[key] == pytest.approx(sum(u[key] for u in window) / len(window), rel=1e-9)
+        ended = [e for e in episodes if start < e[m.ENV_STEP] <= end]
+        if ended and not each_episode:
+            for key in (m.EPISODE_RETURN, m.EPISODE_LENGTH):
+                assert point[key] == pytest.approx(sum(e[key] for e in ended) / len(ended), rel=1e-9)
+        else:
+            assert m.EPISODE_RETURN not in point
+        start = end
+    assert episodes and episodes[-1][m.ENV_STEP] <= start  # every episode is in some window
+
+    logged = [(r[m.ENV_STEP], r[m.EPISODE_RETURN], r[m.EPISODE_LENGTH]) for r in run.rows_with(m.EPISODE_RETURN)
+              if m.POLICY_LOSS not in r]
+    expected = [(e[m.ENV_STEP], e[m.EPISODE_RETURN], e[m.EPISODE_LENGTH]) for e in episodes]
+    assert logged == (expected if each_episode else [])
 
     evals = read_csv(run_dir / m.EVAL_FILE)
     assert [r[m.EVAL_RETURN_MEAN] for r in run.rows_with(m.EVAL_RETURN_MEAN)] == [e[m.EVAL_RETURN_MEAN] for e in evals]
@@ -254,14 +272,18 @@ def test_online_without_credentials_fails_at_start(tmp_path, ask):
 
 
 def test_crashed_run_is_marked_failed(tmp_path):
-    """A run that raises mid-training: its W&B run failed with a non-zero exit code, its data kept."""
-    out = a2c(f"task.id={CRASH_ID}", *QUICK, PROBE, f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    """A run that raises mid-training: its W&B run failed with a non-zero exit code, its data kept.
+
+    Also the one run here with ``logger.episode_points=each``: a W&B point per episode.
+    """
+    out = a2c(f"task.id={CRASH_ID}", *QUICK, "logger.episode_points=each", PROBE, f"hydra.run.dir={tmp_path}/run",
+              cwd=tmp_path)
     assert out.returncode != 0 and "crashed on purpose" in out.stderr
     run_dir = tmp_path / "run"
     run = only(wandb_runs(run_dir))
     read_all([run])
     check_failed(run, run_dir, "crashed on purpose")
-    check_matches_local_files(run, run_dir)  # the partial window is flushed too
+    check_matches_local_files(run, run_dir, each_episode=True)  # the partial window is flushed too
 
 
 def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
@@ -280,19 +302,17 @@ def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
     local = LocalFiles(run_dir)
     sink = WandbSink(validate(raw), raw, run_dir, {"overrides": []})
     tracker = Tracker(local, [sink])
-    row = {key: 1.0 for key in m.UPDATE_COLUMNS}
-    for step in (40, 80):
-        tracker.log_update({**row, m.ENV_STEP: step})  # the second completes a window: one point
 
     def broken(*args, **kwargs):
         raise OSError("W&B is broken")
 
     monkeypatch.setattr(sink.run, "log", broken)
+    row = {key: 1.0 for key in m.UPDATE_COLUMNS}
     tracker.log_episodes(Episodes(np.array([100]), np.array([1.0]), np.array([9.0]), np.array([9])))
-    assert tracker.sinks == [local]  # dropped
-    for step in (120, 160, 200):
+    for step in (40, 80, 120, 160, 200):  # every second update hands a window to W&B
         tracker.log_update({**row, m.ENV_STEP: step})
-    tracker.finish({key: 0.0 for key in m.SUMMARY_KEYS})
+    tracker.finish({key: 0.0 for key in m.SUMMARY_KEYS})  # the error surfaces by now at the latest
+    assert tracker.sinks == [local]  # dropped
 
     assert [u[m.ENV_STEP] for u in read_csv(run_dir / m.UPDATES_FILE)] == [40, 80, 120, 160, 200]
     assert read_csv(run_dir / m.EPISODES_FILE) == [{m.ENV_STEP: 100, m.WALL_TIME: 1.0, m.EPISODE_RETURN: 9.0,
@@ -300,7 +320,6 @@ def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
     assert read_json(run_dir / m.STATUS_FILE)["status"] == "finished"
     run = only(wandb_runs(run_dir))
     assert run.info["state"] == "failed" and "W&B is broken" in run.info["summary"]["error"]
-    assert [r[m.ENV_STEP] for r in run.rows_with(m.POLICY_LOSS)] == [80]
 
 
 # --- the parts of the scheme that need no W&B run -----------------------------------------------

@@ -196,7 +196,8 @@ def check_failed(run: WandbRun, run_dir: Path, message: str) -> None:
 
 def test_single_run_offline(tmp_path):
     """Default logger: one offline run in the run folder, env_step x-axis, config and summary."""
-    out = a2c("total_steps=2000", "eval.interval=1000", f"hydra.run.dir={tmp_path}/runs/{STAMPED}", cwd=tmp_path)
+    out = a2c("total_steps=2000", "eval.interval=1000", "logger.tags=[smoke]", f"hydra.run.dir={tmp_path}/runs/{STAMPED}",
+              cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     run_dir = only(list((tmp_path / "runs").iterdir()))
     run = only(wandb_runs(run_dir))
@@ -215,7 +216,7 @@ def test_single_run_offline(tmp_path):
     assert record["project"] == "a2c-lab"
     assert record["run_group"] == f"default-{run_dir.name.removesuffix('_default')}"
     assert record["job_type"] == VARIANT and record["display_name"] == f"{VARIANT}-seed0"
-    assert {"shared", "gae", "vectorized", "towers_tanh64", "CartPole-v1"} <= set(record["tags"])
+    assert {"shared", "gae", "vectorized", "towers_tanh64", "CartPole-v1", "smoke"} <= set(record["tags"])
     # config: the resolved config nested, the overrides, git and versions
     config = run.info["config"]
     assert config["agent"]["name"] == "shared" and config["network"]["actor"]["hidden"] == [64, 64]
@@ -337,6 +338,19 @@ def test_mode_from_environment_wins(monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "sometimes")
     with pytest.raises(WandbStartError, match="sometimes"):
         resolve_mode(WandbMode.offline)
+
+
+def test_group_names_the_launch():
+    from omegaconf import OmegaConf
+
+    from a2c_lab.config import Config, validate
+    from a2c_lab.wandb_sink import group_name
+
+    cfg = validate(OmegaConf.merge(OmegaConf.structured(Config), {"experiment_name": "abl"}))
+    assert group_name(cfg, Path("runs/single/2026-01-02_03-04-05_abl")) == "abl-2026-01-02_03-04-05"
+    assert group_name(cfg, Path("/tmp/my_sweep")) == "abl-my_sweep"  # no time stamp: the folder's name
+    cfg.logger.group = "mine"
+    assert group_name(cfg, Path("runs/single/2026-01-02_03-04-05_abl")) == "mine"
 
 
 def test_run_id_is_stable_per_folder(tmp_path, monkeypatch):

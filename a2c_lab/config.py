@@ -77,6 +77,11 @@ class WandbMode(Enum):
     disabled = "disabled"
 
 
+class EpisodePoints(Enum):
+    window = "window"  # the mean of the episodes that ended in each log_interval window, in its point
+    each = "each"  # one W&B point per episode, at the env step where it ended (one wandb.log call each)
+
+
 @dataclass
 class AgentConfig:
     name: AgentKind = AgentKind.shared  # split: two optimizers and losses; shared: one of each
@@ -142,6 +147,7 @@ class LoggerConfig:
     group: Optional[str] = None  # W&B group; null = experiment name + sweep start time
     tags: List[str] = field(default_factory=list)  # extra W&B tags
     log_interval: int = 10  # updates per W&B point (each summarising those updates); local files keep all
+    episode_points: EpisodePoints = EpisodePoints.window  # window (cheap) or each episode; episodes.csv keeps all
 
 
 @dataclass

@@ -129,9 +129,13 @@ def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict) ->
     local = LocalFiles(run_dir)
     extras: list[Sink] = []
     if cfg.logger.name is LoggerKind.wandb:
-        from a2c_lab.wandb_sink import WandbSink  # imported only when W&B is on
+        try:
+            from a2c_lab.wandb_sink import WandbSink  # imported only when W&B is on
 
-        extras.append(WandbSink(cfg, raw_cfg, run_dir, meta))
+            extras.append(WandbSink(cfg, raw_cfg, run_dir, meta))
+        except BaseException as err:  # e.g. online without credentials: the run never starts
+            local.fail(err)  # status.json says failed, not running forever
+            raise
     return Tracker(local, extras)
 
 

@@ -1,0 +1,407 @@
+"""W&B tracking end to end: real offline W&B runs, read back from the files W&B wrote.
+
+Every run goes through the command line (``python -m a2c_lab.run``) in a subprocess with no
+W&B variables set, then is read back with ``wandb leet inspect --json`` (every record: run
+metadata, metric definitions, history rows, exit) and ``--summary --json`` (state, config,
+summary). Nothing is mocked, except one injected W&B failure in
+``test_wandb_error_mid_run_keeps_local_files``.
+
+The multirun tests (``slow``) sweep ``seed=0,1`` x ``task.id=CartPole-v1,A2cLabCrash-v0``
+under the basic, joblib and submitit_local launchers; the crashing task and a probe that
+records each job's process id come from ``tests/job_probe.py`` through a Hydra callback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from a2c_lab import metrics as m
+
+try:
+    from job_probe import CRASH_ID, PID_FILE
+except ImportError:  # tests/ imported as a package
+    from tests.job_probe import CRASH_ID, PID_FILE
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+QUICK = ["total_steps=2000", "eval.interval=0"]  # seconds per job
+PROBE = "+hydra.callbacks.probe._target_=job_probe.JobProbe"
+STAMPED = "${now:%Y-%m-%d_%H-%M-%S}_${experiment_name}"  # the default folder name (conf/config.yaml)
+VARIANT = "shared-gae-vectorized-towers_tanh64"  # the default agent, advantage, envs and network
+
+
+# --- running a2c-lab ----------------------------------------------------------------------------
+
+def job_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without any WANDB_* variable, a2c_lab and job_probe importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), str(TESTS), env.get("PYTHONPATH")) if p)
+    env.update(extra)
+    return env
+
+
+def a2c(*args: str, cwd: Path, env: dict[str, str] | None = None,
+        timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "a2c_lab.run", *args], cwd=cwd, env=env or job_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def only(paths: list[Path]) -> Path:
+    assert len(paths) == 1, paths
+    return paths[0]
+
+
+def read_csv(path: Path) -> list[dict[str, float]]:
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+# --- reading W&B's files back -------------------------------------------------------------------
+
+def wandb_cli() -> str:
+    beside = Path(sys.executable).with_name("wandb")
+    return str(beside) if beside.exists() else shutil.which("wandb") or "wandb"
+
+
+@dataclass
+class WandbRun:
+    """One offline W&B run, as ``wandb leet inspect`` reads it from its folder."""
+
+    folder: Path
+
+    def _inspect(self, *flags: str) -> str:
+        out = subprocess.run([wandb_cli(), "leet", "inspect", *flags, "--json", str(self.folder)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self._inspect().splitlines() if line.strip()]
+
+    @cached_property
+    def info(self) -> dict[str, Any]:
+        """state, exit_code, config, summary, name, run_id."""
+        return json.loads(self._inspect("--summary"))
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [r[kind] for r in self.records if r["type"] == kind]
+
+    @property
+    def run(self) -> dict[str, Any]:
+        """The run record: run_id, run_group, job_type, display_name, tags, project."""
+        return only(self.of_type("run"))
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return [h["item"] for h in self.of_type("history")]
+
+    def rows_with(self, key: str) -> list[dict[str, Any]]:
+        return [row for row in self.history if key in row]
+
+
+def wandb_runs(run_dir: Path) -> list[WandbRun]:
+    return [WandbRun(p) for p in sorted((run_dir / "wandb").glob("offline-run-*"))]
+
+
+def read_all(runs: list[WandbRun]) -> None:
+    """Run the inspect subprocesses of several runs at once."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda r: (r.records, r.info), runs))
+
+
+# --- what a run's W&B data must match -----------------------------------------------------------
+
+def check_matches_local_files(run: WandbRun, run_dir: Path, each_episode: bool = False,
+                              log_interval: int = 10) -> None:
+    """The W&B history holds exactly this run's data: nothing missing, nothing from another job.
+
+    One point per window of ``log_interval`` updates, at its last env step: the mean of each
+    update metric, and the mean return and length of the episodes that ended in the window
+    (``episode_points=window``); or one point per episode (``episode_points=each``).
+    """
+    from a2c_lab.wandb_sink import run_id
+
+    assert run.run["run_id"] == run_id(run_dir)
+    assert run.folder.name.endswith(run_id(run_dir))
+    history = run.history
+    assert history and all(m.ENV_STEP in row for row in history)
+
+    episodes = read_csv(run_dir / m.EPISODES_FILE)
+    updates = read_csv(run_dir / m.UPDATES_FILE)
+    points = run.rows_with(m.POLICY_LOSS)
+    windows = [updates[i:i + log_interval] for i in range(0, len(updates), log_interval)]
+    assert len(points) == len(windows) == math.ceil(len(updates) / log_interval)
+    start = -math.inf
+    for point, window in zip(points, windows):
+        end = window[-1][m.ENV_STEP]
+        assert point[m.ENV_STEP] == end and point[m.WALL_TIME] == window[-1][m.WALL_TIME]
+        for key in m.UPDATE_COLUMNS:
+            if key not in (m.ENV_STEP, m.WALL_TIME):  # every other metric is the window's mean
+                assert point[key] == pytest.approx(sum(u[key] for u in window) / len(window), rel=1e-9)
+        ended = [e for e in episodes if start < e[m.ENV_STEP] <= end]
+        if ended and not each_episode:
+            for key in (m.EPISODE_RETURN, m.EPISODE_LENGTH):
+                assert point[key] == pytest.approx(sum(e[key] for e in ended) / len(ended), rel=1e-9)
+        else:
+            assert m.EPISODE_RETURN not in point
+        start = end
+    assert episodes and episodes[-1][m.ENV_STEP] <= start  # every episode is in some window
+
+    logged = [(r[m.ENV_STEP], r[m.EPISODE_RETURN], r[m.EPISODE_LENGTH]) for r in run.rows_with(m.EPISODE_RETURN)
+              if m.POLICY_LOSS not in r]
+    expected = [(e[m.ENV_STEP], e[m.EPISODE_RETURN], e[m.EPISODE_LENGTH]) for e in episodes]
+    assert logged == (expected if each_episode else [])
+
+    evals = read_csv(run_dir / m.EVAL_FILE)
+    assert [r[m.EVAL_RETURN_MEAN] for r in run.rows_with(m.EVAL_RETURN_MEAN)] == [e[m.EVAL_RETURN_MEAN] for e in evals]
+
+
+def check_finished(run: WandbRun, run_dir: Path) -> None:
+    assert run.info["state"] == "finished" and run.info["exit_code"] == 0
+    assert read_json(run_dir / m.STATUS_FILE)["status"] == "finished"
+    local = read_json(run_dir / m.SUMMARY_FILE)
+    for key in m.SUMMARY_KEYS:
+        if local[key] is not None:
+            assert run.info["summary"][key] == pytest.approx(local[key]), key
+
+
+def check_failed(run: WandbRun, run_dir: Path, message: str) -> None:
+    assert run.info["state"] == "failed" and run.info["exit_code"] != 0
+    assert message in run.info["summary"]["error"]
+    status = read_json(run_dir / m.STATUS_FILE)
+    assert status["status"] == "failed" and message in status["error"]
+    assert read_csv(run_dir / m.EPISODES_FILE) and read_csv(run_dir / m.UPDATES_FILE)  # rows up to the crash
+
+
+# --- one run ------------------------------------------------------------------------------------
+
+def test_single_run_offline(tmp_path):
+    """Default logger: one offline run in the run folder, env_step x-axis, config and summary."""
+    out = a2c("total_steps=2000", "eval.interval=1000", "logger.tags=[smoke]", f"hydra.run.dir={tmp_path}/runs/{STAMPED}",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    run_dir = only(list((tmp_path / "runs").iterdir()))
+    run = only(wandb_runs(run_dir))
+    read_all([run])
+
+    check_finished(run, run_dir)
+    check_matches_local_files(run, run_dir)
+    # every chart against env_step
+    metric_defs = run.of_type("metric")
+    assert {"name": m.ENV_STEP, "options": {"defined": True}} in metric_defs
+    assert any(d.get("glob_name") == "*" and d.get("step_metric") == m.ENV_STEP for d in metric_defs)
+    keys = set().union(*run.history)
+    assert set(m.EPISODE_COLUMNS + m.UPDATE_COLUMNS + m.EVAL_COLUMNS) <= keys
+    # organisation: project, group from the folder's start time, variant, seed, tags
+    record = run.run
+    assert record["project"] == "a2c-lab"
+    assert record["run_group"] == f"default-{run_dir.name.removesuffix('_default')}"
+    assert record["job_type"] == VARIANT and record["display_name"] == f"{VARIANT}-seed0"
+    assert {"shared", "gae", "vectorized", "towers_tanh64", "CartPole-v1", "smoke"} <= set(record["tags"])
+    # config: the resolved config nested, the overrides, git and versions
+    config = run.info["config"]
+    assert config["agent"]["name"] == "shared" and config["network"]["actor"]["hidden"] == [64, 64]
+    assert config["total_steps"] == 2000 and config["logger"]["mode"] == "offline"
+    assert "total_steps=2000" in config["overrides"]
+    local_meta = (run_dir / m.META_FILE).read_text()
+    assert config["meta"]["git_commit"] and config["meta"]["git_commit"] in local_meta
+    assert isinstance(config["meta"]["git_dirty"], bool)
+    for package in ("python", "torch", "gymnasium", "a2c-lab"):
+        assert package in config["meta"]["versions"]
+    for package in ("python", "torch", "gymnasium"):
+        assert config["meta"]["versions"][package]
+
+
+def test_logger_none_writes_no_wandb_files(tmp_path):
+    """logger=none: no W&B folder anywhere, W&B never imported, the local files complete."""
+    script = textwrap.dedent(f"""
+        import json, sys
+        from hydra import compose, initialize_config_dir
+        from a2c_lab.config import register_configs
+        from a2c_lab.trainer import train
+        register_configs()
+        overrides = ["logger=none", "total_steps=2000", "eval.interval=1000"]
+        with initialize_config_dir(config_dir={str(REPO / "conf")!r}, version_base="1.3"):
+            cfg = compose("config", overrides=overrides)
+        train(cfg, run_dir={str(tmp_path / "run")!r}, overrides=overrides)
+        print(json.dumps({{"wandb_imported": "wandb" in sys.modules}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=job_env(),
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"wandb_imported": False}
+    assert not [p for p in tmp_path.rglob("*") if "wandb" in p.name]
+    run_dir = tmp_path / "run"
+    assert read_json(run_dir / m.STATUS_FILE)["status"] == "finished"
+    assert read_csv(run_dir / m.EPISODES_FILE) and read_csv(run_dir / m.UPDATES_FILE) and read_csv(run_dir / m.EVAL_FILE)
+
+
+@pytest.mark.parametrize("ask", ["config", "env"])
+def test_online_without_credentials_fails_at_start(tmp_path, ask):
+    """Online with no key, no .netrc and no W&B settings: a clear error before any training."""
+    env = job_env(HOME=str(tmp_path), NETRC=str(tmp_path / "no-netrc"), WANDB_CONFIG_DIR=str(tmp_path / "wandb-config"))
+    args = [f"hydra.run.dir={tmp_path}/run"]  # the default 200k steps: failing late would show
+    if ask == "config":
+        args.append("logger.mode=online")
+    else:
+        env["WANDB_MODE"] = "online"  # wins over logger.mode (offline by default)
+    out = a2c(*args, cwd=tmp_path, env=env)
+    assert out.returncode != 0
+    for hint in ("WANDB_API_KEY", "wandb login", "logger.mode=offline", "logger=none"):
+        assert hint in out.stderr, out.stderr
+    assert read_csv(tmp_path / "run" / m.UPDATES_FILE) == []  # not one update
+    assert read_json(tmp_path / "run" / m.STATUS_FILE)["status"] == "failed"
+
+
+def test_crashed_run_is_marked_failed(tmp_path):
+    """A run that raises mid-training: its W&B run failed with a non-zero exit code, its data kept.
+
+    Also the one run here with ``logger.episode_points=each``: a W&B point per episode.
+    """
+    out = a2c(f"task.id={CRASH_ID}", *QUICK, "logger.episode_points=each", PROBE, f"hydra.run.dir={tmp_path}/run",
+              cwd=tmp_path)
+    assert out.returncode != 0 and "crashed on purpose" in out.stderr
+    run_dir = tmp_path / "run"
+    run = only(wandb_runs(run_dir))
+    read_all([run])
+    check_failed(run, run_dir, "crashed on purpose")
+    check_matches_local_files(run, run_dir, each_episode=True)  # the partial window is flushed too
+
+
+def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
+    """A W&B call that raises: the sink closes its run as failed, the Tracker goes on locally."""
+    import numpy as np
+    from omegaconf import OmegaConf
+
+    from a2c_lab.config import Config, validate
+    from a2c_lab.rollout import Episodes
+    from a2c_lab.tracking import LocalFiles, Tracker
+    from a2c_lab.wandb_sink import WandbSink
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    raw = OmegaConf.merge(OmegaConf.structured(Config), {"logger": {"log_interval": 2}})
+    run_dir = tmp_path / "run"
+    local = LocalFiles(run_dir)
+    sink = WandbSink(validate(raw), raw, run_dir, {"overrides": []})
+    tracker = Tracker(local, [sink])
+
+    def broken(*args, **kwargs):
+        raise OSError("W&B is broken")
+
+    monkeypatch.setattr(sink.run, "log", broken)
+    row = {key: 1.0 for key in m.UPDATE_COLUMNS}
+    tracker.log_episodes(Episodes(np.array([100]), np.array([1.0]), np.array([9.0]), np.array([9])))
+    for step in (40, 80, 120, 160, 200):  # every second update hands a window to W&B
+        tracker.log_update({**row, m.ENV_STEP: step})
+    tracker.finish({key: 0.0 for key in m.SUMMARY_KEYS})  # the error surfaces by now at the latest
+    assert tracker.sinks == [local]  # dropped
+
+    assert [u[m.ENV_STEP] for u in read_csv(run_dir / m.UPDATES_FILE)] == [40, 80, 120, 160, 200]
+    assert read_csv(run_dir / m.EPISODES_FILE) == [{m.ENV_STEP: 100, m.WALL_TIME: 1.0, m.EPISODE_RETURN: 9.0,
+                                                      m.EPISODE_LENGTH: 9}]
+    assert read_json(run_dir / m.STATUS_FILE)["status"] == "finished"
+    run = only(wandb_runs(run_dir))
+    assert run.info["state"] == "failed" and "W&B is broken" in run.info["summary"]["error"]
+
+
+# --- the parts of the scheme that need no W&B run -----------------------------------------------
+
+def test_mode_from_environment_wins(monkeypatch):
+    from a2c_lab.config import WandbMode
+    from a2c_lab.wandb_sink import WandbStartError, resolve_mode
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    assert resolve_mode(WandbMode.offline) == "offline"
+    monkeypatch.setenv("WANDB_MODE", "online")
+    assert resolve_mode(WandbMode.offline) == "online"
+    monkeypatch.setenv("WANDB_MODE", "dryrun")  # W&B's old name for offline
+    assert resolve_mode(WandbMode.online) == "offline"
+    monkeypatch.setenv("WANDB_MODE", "sometimes")
+    with pytest.raises(WandbStartError, match="sometimes"):
+        resolve_mode(WandbMode.offline)
+
+
+def test_group_names_the_launch():
+    from omegaconf import OmegaConf
+
+    from a2c_lab.config import Config, validate
+    from a2c_lab.wandb_sink import group_name
+
+    cfg = validate(OmegaConf.merge(OmegaConf.structured(Config), {"experiment_name": "abl"}))
+    assert group_name(cfg, Path("runs/single/2026-01-02_03-04-05_abl")) == "abl-2026-01-02_03-04-05"
+    assert group_name(cfg, Path("/tmp/my_sweep")) == "abl-my_sweep"  # no time stamp: the folder's name
+    cfg.logger.group = "mine"
+    assert group_name(cfg, Path("runs/single/2026-01-02_03-04-05_abl")) == "mine"
+
+
+def test_run_id_is_stable_per_folder(tmp_path, monkeypatch):
+    from a2c_lab.wandb_sink import run_id
+
+    monkeypatch.chdir(tmp_path)
+    assert run_id(Path("a/0")) == run_id(tmp_path / "a" / "0") != run_id(tmp_path / "a" / "1")
+
+
+# --- multirun under each launcher ---------------------------------------------------------------
+
+LAUNCHERS = {
+    "basic": [],
+    "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+    "submitit_local": ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
+def test_multirun_one_run_per_job(tmp_path, launcher):
+    """Four jobs, two of them crashing: four W&B runs, one per job, grouped, none mixed."""
+    out = a2c("-m", "seed=0,1", f"task.id=CartPole-v1,{CRASH_ID}", *QUICK, PROBE, *LAUNCHERS[launcher],
+              f"hydra.sweep.dir={tmp_path}/sweeps/{STAMPED}", cwd=tmp_path)
+    assert out.returncode != 0 and "crashed on purpose" in out.stderr  # Hydra re-raises after the sweep
+    sweep_dir = only(list((tmp_path / "sweeps").iterdir()))
+    job_dirs = sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    assert [p.name for p in job_dirs] == ["0", "1", "2", "3"]
+    runs = [only(wandb_runs(job_dir)) for job_dir in job_dirs]  # exactly one W&B run per job
+    read_all(runs)
+
+    pids = [int((job_dir / PID_FILE).read_text()) for job_dir in job_dirs]
+    if launcher == "basic":
+        assert len(set(pids)) == 1  # all jobs in one process, one after the other
+    elif launcher == "joblib":
+        assert len(set(pids)) < len(pids)  # workers reused: some jobs shared a process
+    else:
+        assert len(set(pids)) == len(pids)  # submitit: a process per job
+
+    groups = {run.run["run_group"] for run in runs}
+    assert groups == {f"default-{sweep_dir.name.removesuffix('_default')}"}  # one group: the sweep
+    assert len({run.run["run_id"] for run in runs}) == len(runs)
+    for job_dir, run in zip(job_dirs, runs):
+        task_id = run.info["config"]["task"]["id"]
+        seed = run.info["config"]["seed"]
+        job_cfg = (job_dir / ".hydra" / "config.yaml").read_text()
+        assert f"id: {task_id}" in job_cfg and f"seed: {seed}" in job_cfg  # its own job's config
+        assert run.run["job_type"] == VARIANT and run.run["display_name"] == f"{VARIANT}-seed{seed}"
+        check_matches_local_files(run, job_dir)
+        if task_id == CRASH_ID:
+            check_failed(run, job_dir, "crashed on purpose")
+        else:
+            check_finished(run, job_dir)
+    assert sorted(run.info["config"]["task"]["id"] for run in runs) == sorted(["CartPole-v1", CRASH_ID] * 2)

@@ -435,7 +435,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs and 2 repeats: a smoke test of the benchmark")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
-    parser.add_argument("--repeats", type=int, help="override the number of alternating repeats")
+    parser.add_argument("--repeats", type=int, help="override the number of alternating repeats (env, sps, tracking)")
+    parser.add_argument("--sweep-repeats", type=int, help="override the number of basic/joblib sweep pairs")
     parser.add_argument("--out", type=Path, default=ROOT / "results", help="folder for benchmark.md and benchmark.csv")
     parser.add_argument("--child-memory", nargs=2, metavar=("SYSTEM", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -449,6 +450,8 @@ def main() -> None:
     settings = QUICK if args.quick else Settings()
     if args.repeats:
         settings.repeats = args.repeats
+    if args.sweep_repeats:
+        settings.sweep_repeats = args.sweep_repeats
     torch.set_num_threads(1)
     res = Results()
     started = time.perf_counter()

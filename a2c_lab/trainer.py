@@ -19,7 +19,7 @@ from a2c_lab.config import Backend, Config, validate
 from a2c_lab.envs import VectorEnv, check_task, resolve_backend
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
 from a2c_lab.networks import ActorCritic
-from a2c_lab.rollout import Episodes
+from a2c_lab.rollout import Collector, Episodes, Rollout
 from a2c_lab.tracking import Tracker, make_tracker, run_metadata, write_json
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share seeds with training envs
@@ -35,7 +35,7 @@ def train(raw_cfg: DictConfig, run_dir: str | Path | None = None, overrides: lis
     """Train one A2C run; write its files into ``run_dir`` (default: Hydra's output dir)."""
     cfg = validate(raw_cfg)  # every config error surfaces here, before anything is built
     check_task(cfg.task.id)
-    resolve_backend(cfg.task.id, cfg.envs.backend)
+    backend = resolve_backend(cfg.task.id, cfg.envs.backend)  # raises on a backend the task lacks
     if run_dir is None:
         from hydra.core.hydra_config import HydraConfig
 
@@ -44,30 +44,30 @@ def train(raw_cfg: DictConfig, run_dir: str | Path | None = None, overrides: lis
     run_dir = Path(run_dir)
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
-    seed_everything(cfg.seed)
 
-    envs = VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, cfg.seed)
-    model = ActorCritic(envs.obs_dim, envs.num_actions, cfg.network).to(cfg.device)
-    agent = A2C(model, cfg.agent)
     meta = run_metadata(overrides or [])
-    meta["backend"] = envs.backend.value
+    meta["backend"] = backend.value
     tracker = make_tracker(cfg, raw_cfg, run_dir, meta)
+    envs = None
     try:
         write_json(run_dir / m.META_FILE, meta)
+        seed_everything(cfg.seed)
+        envs = VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, cfg.seed)
+        model = ActorCritic(envs.obs_dim, envs.num_actions, cfg.network).to(cfg.device)
+        agent = A2C(model, cfg.agent)
         summary = _loop(cfg, envs, agent, tracker)
         torch.save(model.state_dict(), run_dir / m.MODEL_FILE)
     except BaseException as err:
         tracker.fail(err)
         raise
     finally:
-        envs.close()
+        if envs is not None:
+            envs.close()
     tracker.finish(summary)
     return summary
 
 
 def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[str, Any]:
-    from a2c_lab.rollout import Collector  # the loop reads top to bottom below
-
     start = time.perf_counter()
     collector = Collector(envs, start)
     device = cfg.device
@@ -79,14 +79,8 @@ def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[st
         # 1. collect n_steps vector steps with the current policy
         rollout, episodes = collector.collect(lambda obs: agent.act(obs.to(device)).cpu(), cfg.n_steps)
         rollout = type(rollout)(*(t.to(device) for t in rollout))
-        # 2. estimate advantages and the critic's target from one batched forward pass
-        out = agent.evaluate(rollout)
-        terminated = rollout.terminated if cfg.bootstrap_truncated else rollout.dones
-        advantages, value_targets = estimate(
-            cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach(),
-            next_values=out.next_values, terminated=terminated, dones=rollout.dones)
-        # 3. one gradient step
-        update = agent.update(rollout, out, advantages, value_targets, cfg.advantage.normalize, progress)
+        # 2-3. estimate advantages and the critic's target, then one gradient step
+        update = learn(agent, rollout, cfg, progress)
         # 4. log: episodes at the env step they ended, the update at the current env step
         wall = time.perf_counter() - start
         tracker.log_episodes(episodes)
@@ -105,6 +99,16 @@ def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[st
         bar.close()
     wall = time.perf_counter() - start
     return history.summary(collector.env_steps, wall, cfg.task.threshold)
+
+
+def learn(agent: A2C, rollout: Rollout, cfg: Config, progress: float) -> dict[str, float]:
+    """Estimate advantages and value targets from one batched forward pass, then update."""
+    out = agent.evaluate(rollout)
+    terminated = rollout.terminated if cfg.bootstrap_truncated else rollout.dones
+    advantages, value_targets = estimate(
+        cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach(),
+        next_values=out.next_values, terminated=terminated, dones=rollout.dones)
+    return agent.update(rollout, out, advantages, value_targets, cfg.advantage.normalize, progress)
 
 
 class _EpisodeHistory:

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Categorical
 
-from a2c_lab.advantages import estimate
 from a2c_lab.agents import A2C
 from a2c_lab.config import validate
 from a2c_lab.networks import ActorCritic
 from a2c_lab.rollout import Rollout
+from a2c_lab.trainer import learn
 from conftest import make_cfg
 
 
@@ -53,13 +53,8 @@ def random_rollout(steps, envs, obs_dim, seed):
 
 
 def harness_update(cfg, model, rollout):
-    """What the trainer does with one rollout: evaluate, estimate, update."""
-    agent = A2C(model, cfg.agent)
-    out = agent.evaluate(rollout)
-    terminated = rollout.terminated if cfg.bootstrap_truncated else rollout.dones
-    adv, targets = estimate(cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach(),
-                            next_values=out.next_values, terminated=terminated, dones=rollout.dones)
-    return agent.update(rollout, out, adv, targets, cfg.advantage.normalize, progress=0.0)
+    """What the trainer does with one rollout."""
+    return learn(A2C(model, cfg.agent), rollout, cfg, progress=0.0)
 
 
 @pytest.mark.parametrize("experiment,envs", [("notebook_shared", 1), ("notebook_vectorized", 8)])

@@ -102,7 +102,8 @@ def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[st
 
 
 def learn(agent: A2C, rollout: Rollout, cfg: Config, progress: float) -> dict[str, float]:
-    """Estimate advantages and value targets from one batched forward pass, then update."""
+    """Forward the rollout (logits and V with grad, V(next obs) without), estimate advantages
+    and value targets, then take one gradient step."""
     out = agent.evaluate(rollout)
     terminated = rollout.terminated if cfg.bootstrap_truncated else rollout.dones
     advantages, value_targets = estimate(

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from a2c_lab import metrics as m
 from a2c_lab.advantages import estimate
 from a2c_lab.agents import A2C
-from a2c_lab.config import Backend, Config, validate
+from a2c_lab.config import Config, validate
 from a2c_lab.envs import VectorEnv, check_task, resolve_backend
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
 from a2c_lab.networks import ActorCritic
@@ -156,8 +156,7 @@ class _EpisodeHistory:
 @torch.inference_mode()  # no autograd anywhere in an evaluation
 def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
     """Run ``cfg.eval.episodes`` greedy episodes on separate, separately seeded envs."""
-    envs = VectorEnv(cfg.task.id, cfg.eval.episodes, Backend.auto if cfg.envs.backend is Backend.auto
-                     else cfg.envs.backend, cfg.seed + EVAL_SEED_OFFSET)
+    envs = VectorEnv(cfg.task.id, cfg.eval.episodes, cfg.envs.backend, cfg.seed + EVAL_SEED_OFFSET)
     try:
         obs = envs.reset()
         returns = np.zeros(envs.num_envs)

@@ -13,9 +13,11 @@ backward passes compute the same numbers with more work.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
+import numpy as np
 import torch
+from torch.nn import functional as F
 
 from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
@@ -53,21 +55,35 @@ class A2C:
             self.groups = [ParameterGroup(list(model.parameters()), cfg.lr)]
         self.parameters = [p for group in self.groups for p in group.params]
         self.optimizers = [self._optimizer(group) for group in self.groups]
+        self.device = self.groups[0].flat.device
 
     def _optimizer(self, group: ParameterGroup) -> FlatRMSprop | FlatAdam:
         if self.cfg.optimizer is OptimizerKind.rmsprop:
             return FlatRMSprop(group.flat, lr=group.lr, alpha=self.cfg.rmsprop_alpha, eps=self.cfg.eps)
         return FlatAdam(group.flat, lr=group.lr, eps=self.cfg.eps)
 
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
-        """Sample actions [N] from the current policy, Categorical(softmax(logits)).
+    def sampler(self, n_steps: int, num_envs: int) -> Callable[[np.ndarray], np.ndarray]:
+        """The acting policy for one rollout of ``n_steps`` steps: obs [N, D] -> actions [N]
+        (numpy in and out, whatever the device), each a sample of Categorical(softmax(logits)).
 
-        Gumbel-max: argmax(logits + g) with g = -log(E), E ~ Exp(1), is an exact sample of
-        that distribution, in three small ops instead of softmax + multinomial (about 12 us
-        instead of 30 us at 8 envs).
+        Gumbel-max: argmax(logits + g) with g = -log(E), E ~ Exp(1), is an exact sample of that
+        distribution. The policy does not change during a rollout, so the noise for all its
+        steps is drawn at once and folded into the output layer's bias: a step costs the hidden
+        layers, one linear and an argmax (at 8 envs, torch's per-op dispatch is the whole cost).
+        Call it under ``torch.inference_mode()``.
         """
-        logits = self.model.policy_logits(obs)
-        return (logits - torch.empty_like(logits).exponential_().log()).argmax(-1)
+        out = self.model.policy_out
+        with torch.no_grad():
+            noise = torch.empty(n_steps, num_envs, out.out_features, device=self.device).exponential_().log_()
+            noisy_biases = iter((out.bias - noise).unbind(0))
+        on_cpu = self.device.type == "cpu"
+
+        def sample(obs: np.ndarray) -> np.ndarray:
+            x = torch.from_numpy(obs) if on_cpu else torch.from_numpy(obs).to(self.device)
+            actions = F.linear(self.model.policy_features(x), out.weight, next(noisy_biases)).argmax(-1)
+            return actions.numpy() if on_cpu else actions.cpu().numpy()
+
+        return sample
 
     def greedy_act(self, obs: torch.Tensor) -> torch.Tensor:
         return self.model.policy_logits(obs).argmax(-1)

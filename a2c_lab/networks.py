@@ -14,7 +14,8 @@ from a2c_lab.config import Activation, HeadConfig, Init, NetworkConfig
 _ACTIVATIONS = {Activation.tanh: nn.Tanh, Activation.relu: nn.ReLU}
 _FUNCTIONS = {nn.Tanh: torch.tanh, nn.ReLU: torch.relu}
 
-Layers = list[tuple[nn.Linear, Optional[Callable[[torch.Tensor], torch.Tensor]]]]
+# (weight, bias, activation or None) per Linear layer
+Layers = list[tuple[nn.Parameter, nn.Parameter, Optional[Callable[[torch.Tensor], torch.Tensor]]]]
 
 
 def mlp(in_dim: int, head: HeadConfig) -> tuple[nn.Sequential, int]:
@@ -28,24 +29,28 @@ def mlp(in_dim: int, head: HeadConfig) -> tuple[nn.Sequential, int]:
 
 def linear_layers(seq: nn.Sequential) -> Layers:
     """A Sequential of Linear layers, each optionally followed by an activation, as
-    (linear, activation function or None) pairs for ``apply_layers``."""
-    pairs: Layers = []
+    (weight, bias, activation function or None) triples for ``apply_layers``.
+
+    The triples hold the Parameter objects themselves, which stay the module's parameters
+    when their memory moves (``.to()``, ``flat_params.ParameterGroup``)."""
+    layers: Layers = []
     for module in seq:
         if isinstance(module, nn.Linear):
-            pairs.append((module, None))
+            layers.append((module.weight, module.bias, None))
         else:
-            pairs[-1] = (pairs[-1][0], _FUNCTIONS[type(module)])
-    return pairs
+            layers[-1] = (*layers[-1][:2], _FUNCTIONS[type(module)])
+    return layers
 
 
 def apply_layers(layers: Layers, x: torch.Tensor) -> torch.Tensor:
     """The Sequential's forward, calling ``F.linear`` and the activation directly.
 
-    Same numbers as calling the modules; skipping ``nn.Module.__call__`` saves about 4 us per
-    layer, which on CartPole-sized batches is about half the cost of a forward pass.
+    Same numbers as calling the modules; skipping ``nn.Module.__call__`` (and its attribute
+    lookups) saves about 4 us per layer, which on CartPole-sized batches is about half the
+    cost of a forward pass.
     """
-    for linear, activation in layers:
-        x = F.linear(x, linear.weight, linear.bias)
+    for weight, bias, activation in layers:
+        x = F.linear(x, weight, bias)
         if activation is not None:
             x = activation(x)
     return x
@@ -75,6 +80,7 @@ class ActorCritic(nn.Module):
             self._orthogonal_init()
         self._trunk_layers = linear_layers(self.trunk)
         self._actor_layers = linear_layers(self.actor)
+        self._actor_hidden = self._actor_layers[:-1]  # all but policy_out
         self._critic_layers = linear_layers(self.critic)
 
     def _orthogonal_init(self) -> None:
@@ -93,6 +99,10 @@ class ActorCritic(nn.Module):
 
     def policy_logits(self, obs: torch.Tensor) -> torch.Tensor:
         return apply_layers(self._actor_layers, apply_layers(self._trunk_layers, obs))
+
+    def policy_features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The input of ``policy_out``: the policy tower's last hidden layer [B, H]."""
+        return apply_layers(self._actor_hidden, apply_layers(self._trunk_layers, obs))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return apply_layers(self._critic_layers, apply_layers(self._trunk_layers, obs)).squeeze(-1)

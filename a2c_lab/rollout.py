@@ -37,7 +37,7 @@ class Episodes(NamedTuple):
     lengths: np.ndarray
 
 
-Policy = Callable[[torch.Tensor], torch.Tensor]  # obs [N, D] -> actions [N]
+Policy = Callable[[np.ndarray], np.ndarray]  # obs [N, D] float32 -> actions [N] int
 
 
 class Collector:
@@ -67,7 +67,7 @@ class Collector:
         with torch.inference_mode():
             for t in range(n_steps):
                 obs[t] = self.obs
-                actions[t] = policy(torch.from_numpy(self.obs)).numpy()
+                actions[t] = policy(self.obs)
                 step = self.envs.step(actions[t])
                 rewards[t], terminated[t], truncated[t], mask[t], next_obs[t] = (
                     step.reward, step.terminated, step.truncated, step.valid, step.next_obs)

@@ -70,15 +70,15 @@ def train(raw_cfg: DictConfig, run_dir: str | Path | None = None, overrides: lis
 def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[str, Any]:
     start = time.perf_counter()
     collector = Collector(envs, start)
-    device = cfg.device
     history = _EpisodeHistory()
     next_eval = cfg.eval.interval if cfg.eval.interval > 0 else None
     bar = _progress_bar(cfg)
     while collector.env_steps < cfg.total_steps:
         progress = collector.env_steps / cfg.total_steps
         # 1. collect n_steps vector steps with the current policy
-        rollout, episodes = collector.collect(lambda obs: agent.act(obs.to(device)).cpu(), cfg.n_steps)
-        rollout = type(rollout)(*(t.to(device) for t in rollout))
+        rollout, episodes = collector.collect(agent.sampler(cfg.n_steps, envs.num_envs), cfg.n_steps)
+        if agent.device.type != "cpu":
+            rollout = type(rollout)(*(t.to(agent.device) for t in rollout))
         # 2-3. estimate advantages and the critic's target, then one gradient step
         update = learn(agent, rollout, cfg, progress)
         # 4. log: episodes at the env step they ended, the update at the current env step

@@ -3,7 +3,6 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 from a2c_lab.config import Backend, ConfigError
 from a2c_lab.envs import VectorEnv, check_task, resolve_backend
@@ -77,7 +76,7 @@ def test_collector_counts_real_transitions_and_episode_lengths(backend):
     """Episode lengths and env steps match a plain single-env loop with the same actions."""
     envs = VectorEnv("CartPole-v1", 3, backend, seed=5)
     collector = Collector(envs, start_time=0.0)
-    always_left = lambda obs: torch.zeros(obs.shape[0], dtype=torch.int64)  # noqa: E731
+    always_left = lambda obs: np.zeros(obs.shape[0], dtype=np.int64)  # noqa: E731
     lengths, masked = [], 0
     for _ in range(20):
         rollout, episodes = collector.collect(always_left, n_steps=5)
@@ -97,7 +96,7 @@ def test_collector_counts_real_transitions_and_episode_lengths(backend):
 def test_truncated_rows_bootstrap_from_final_obs_in_a_rollout():
     envs = VectorEnv(COUNTER_ID, 1, Backend.sync, seed=0)
     collector = Collector(envs, start_time=0.0)
-    rollout, episodes = collector.collect(lambda o: torch.zeros(1, dtype=torch.int64), n_steps=4)
+    rollout, episodes = collector.collect(lambda o: np.zeros(1, dtype=np.int64), n_steps=4)
     envs.close()
     assert rollout.obs[:, 0, 0].tolist() == [0, 1, 2, 0]
     assert rollout.next_obs[:, 0, 0].tolist() == [1, 2, 3, 1]

@@ -13,17 +13,16 @@ backward passes compute the same numbers with more work.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
 from a2c_lab.flat_params import FlatAdam, FlatRMSprop, ParameterGroup
-from a2c_lab.networks import ActorCritic
-from a2c_lab.rollout import Rollout
+from a2c_lab.networks import ActorCritic, NumpyPolicy
+from a2c_lab.rollout import Policy, Rollout
 
 
 class Forward(NamedTuple):
@@ -56,37 +55,32 @@ class A2C:
         self.parameters = [p for group in self.groups for p in group.params]
         self.optimizers = [self._optimizer(group) for group in self.groups]
         self.device = self.groups[0].flat.device
+        # Acting samples with numpy (see ``sampler``); its stream is seeded from torch's, so
+        # one seed still fixes the whole run.
+        self.rng = np.random.default_rng(int(torch.randint(2**62, (1,))))
 
     def _optimizer(self, group: ParameterGroup) -> FlatRMSprop | FlatAdam:
         if self.cfg.optimizer is OptimizerKind.rmsprop:
             return FlatRMSprop(group.flat, lr=group.lr, alpha=self.cfg.rmsprop_alpha, eps=self.cfg.eps)
         return FlatAdam(group.flat, lr=group.lr, eps=self.cfg.eps)
 
-    def sampler(self, n_steps: int, num_envs: int) -> Callable[[np.ndarray], np.ndarray]:
-        """The acting policy for one rollout of ``n_steps`` steps: obs [N, D] -> actions [N]
-        (numpy in and out, whatever the device), each a sample of Categorical(softmax(logits)).
+    def sampler(self, n_steps: int, num_envs: int) -> Policy:
+        """The acting policy for one rollout of ``n_steps`` steps: obs [N, D] -> actions [N],
+        each a sample of Categorical(softmax(logits)), in numpy (see ``NumpyPolicy``).
 
         Gumbel-max: argmax(logits + g) with g = -log(E), E ~ Exp(1), is an exact sample of that
         distribution. The policy does not change during a rollout, so the noise for all its
-        steps is drawn at once and folded into the output layer's bias: a step costs the hidden
-        layers, one linear and an argmax (at 8 envs, torch's per-op dispatch is the whole cost).
-        Call it under ``torch.inference_mode()``.
+        steps is drawn at once and folded into the output layer's bias.
         """
-        out = self.model.policy_out
-        with torch.no_grad():
-            noise = torch.empty(n_steps, num_envs, out.out_features, device=self.device).exponential_().log_()
-            noisy_biases = iter((out.bias - noise).unbind(0))
-        on_cpu = self.device.type == "cpu"
+        policy = NumpyPolicy(self.model)
+        noise = self.rng.standard_exponential((n_steps, num_envs, len(policy.out_bias)), dtype=np.float32)
+        noisy_biases = iter(policy.out_bias - np.log(noise))
+        return lambda obs: policy.logits(obs, out_bias=next(noisy_biases)).argmax(-1)
 
-        def sample(obs: np.ndarray) -> np.ndarray:
-            x = torch.from_numpy(obs) if on_cpu else torch.from_numpy(obs).to(self.device)
-            actions = F.linear(self.model.policy_features(x), out.weight, next(noisy_biases)).argmax(-1)
-            return actions.numpy() if on_cpu else actions.cpu().numpy()
-
-        return sample
-
-    def greedy_act(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.model.policy_logits(obs).argmax(-1)
+    def greedy(self) -> Policy:
+        """The most likely action under the current weights: obs [N, D] -> actions [N]."""
+        policy = NumpyPolicy(self.model)
+        return lambda obs: policy.logits(obs).argmax(-1)
 
     def evaluate(self, rollout: Rollout) -> Forward:
         """Batched forwards over the whole rollout: logits and V(obs) with grad, and the

@@ -1,10 +1,12 @@
-"""obs -> (policy logits, value): towers, or a shared trunk with two heads."""
+"""obs -> (policy logits, value): towers, or a shared trunk with two heads; and the policy's
+forward in numpy, for acting."""
 
 from __future__ import annotations
 
 import math
 from typing import Callable, Optional
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -13,6 +15,7 @@ from a2c_lab.config import Activation, HeadConfig, Init, NetworkConfig
 
 _ACTIVATIONS = {Activation.tanh: nn.Tanh, Activation.relu: nn.ReLU}
 _FUNCTIONS = {nn.Tanh: torch.tanh, nn.ReLU: torch.relu}
+_NUMPY_IN_PLACE = {torch.tanh: lambda x: np.tanh(x, out=x), torch.relu: lambda x: np.maximum(x, 0, out=x)}
 
 # (weight, bias, activation or None) per Linear layer
 Layers = list[tuple[nn.Parameter, nn.Parameter, Optional[Callable[[torch.Tensor], torch.Tensor]]]]
@@ -80,7 +83,6 @@ class ActorCritic(nn.Module):
             self._orthogonal_init()
         self._trunk_layers = linear_layers(self.trunk)
         self._actor_layers = linear_layers(self.actor)
-        self._actor_hidden = self._actor_layers[:-1]  # all but policy_out
         self._critic_layers = linear_layers(self.critic)
 
     def _orthogonal_init(self) -> None:
@@ -100,9 +102,6 @@ class ActorCritic(nn.Module):
     def policy_logits(self, obs: torch.Tensor) -> torch.Tensor:
         return apply_layers(self._actor_layers, apply_layers(self._trunk_layers, obs))
 
-    def policy_features(self, obs: torch.Tensor) -> torch.Tensor:
-        """The input of ``policy_out``: the policy tower's last hidden layer [B, H]."""
-        return apply_layers(self._actor_hidden, apply_layers(self._trunk_layers, obs))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return apply_layers(self._critic_layers, apply_layers(self._trunk_layers, obs)).squeeze(-1)
@@ -112,3 +111,33 @@ class ActorCritic(nn.Module):
 
     def critic_parameters(self) -> list[nn.Parameter]:
         return list(self.critic.parameters())
+
+
+class NumpyPolicy:
+    """The policy's forward (trunk, actor tower, policy_out) in numpy, on the weights the
+    model has when this is built.
+
+    Why: acting runs one forward per env step on a handful of observations. There torch's
+    per-op dispatch (about 4 us an op here) is nearly the whole cost, and numpy's is about
+    1 us: acting in numpy made training at 8 envs about 7% faster. The learner keeps the
+    torch forward; tests/test_networks.py checks both give the same logits for every network.
+
+    On the CPU the arrays are views of the parameters' memory (no copy); elsewhere they are
+    copies. Build one per rollout: the weights then are the current ones by construction.
+    """
+
+    def __init__(self, model: ActorCritic):
+        self.layers = [(weight.detach().cpu().numpy().T, bias.detach().cpu().numpy(),
+                        None if activation is None else _NUMPY_IN_PLACE[activation])
+                       for weight, bias, activation in model._trunk_layers + model._actor_layers]
+        self.out_bias = self.layers[-1][1]
+
+    def logits(self, obs: np.ndarray, out_bias: np.ndarray | None = None) -> np.ndarray:
+        """obs [B, D] float32 -> logits [B, A]; ``out_bias`` [B, A] replaces policy_out's bias."""
+        x = obs
+        for i, (weight_t, bias, activation) in enumerate(self.layers):
+            x = x @ weight_t
+            x += bias if out_bias is None or i < len(self.layers) - 1 else out_bias
+            if activation is not None:
+                activation(x)
+        return x

@@ -62,17 +62,15 @@ class Collector:
         mask = np.empty((n_steps, n), dtype=np.float32)
         step_time = np.empty(n_steps)
         # The per-step work is only: act, step, store. Episode bookkeeping is done for the
-        # whole rollout at once afterwards (_finished_episodes). Acting needs no autograd;
-        # the rollout's tensors are made outside inference mode so the update can use them.
-        with torch.inference_mode():
-            for t in range(n_steps):
-                obs[t] = self.obs
-                actions[t] = policy(self.obs)
-                step = self.envs.step(actions[t])
-                rewards[t], terminated[t], truncated[t], mask[t], next_obs[t] = (
-                    step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
-                step_time[t] = time.perf_counter()
-                self.obs = step.obs
+        # whole rollout at once afterwards (_finished_episodes).
+        for t in range(n_steps):
+            obs[t] = self.obs
+            actions[t] = policy(self.obs)
+            step = self.envs.step(actions[t])
+            rewards[t], terminated[t], truncated[t], mask[t], next_obs[t] = (
+                step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
+            step_time[t] = time.perf_counter()
+            self.obs = step.obs
         episodes = self._finished_episodes(rewards, terminated, truncated, mask, step_time)
         rollout = Rollout(*(torch.from_numpy(a) for a in
                             (obs, actions, rewards, next_obs, terminated, truncated, mask)))

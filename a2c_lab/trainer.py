@@ -153,7 +153,6 @@ class _EpisodeHistory:
         }
 
 
-@torch.inference_mode()  # no autograd anywhere in an evaluation
 def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
     """Run ``cfg.eval.episodes`` greedy episodes on separate, separately seeded envs."""
     envs = VectorEnv(cfg.task.id, cfg.eval.episodes, cfg.envs.backend, cfg.seed + EVAL_SEED_OFFSET)
@@ -162,9 +161,9 @@ def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
         returns = np.zeros(envs.num_envs)
         lengths = np.zeros(envs.num_envs)
         running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
+        policy = agent.greedy()
         while running.any():
-            actions = agent.greedy_act(torch.from_numpy(obs).to(cfg.device)).cpu().numpy()
-            step = envs.step(actions)
+            step = envs.step(policy(obs))
             live = running & step.valid
             returns += step.reward * live
             lengths += live

@@ -1,0 +1,71 @@
+"""The numpy acting forward against the torch forward, and the sampler's distribution."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from a2c_lab.agents import A2C
+from a2c_lab.config import Activation, AgentConfig, HeadConfig, NetworkConfig, validate
+from a2c_lab.networks import ActorCritic, NumpyPolicy
+from conftest import CONF_DIR, make_cfg
+
+NETWORKS = sorted(p.stem for p in (Path(CONF_DIR) / "network").glob("*.yaml"))
+
+
+def network_config(name: str) -> NetworkConfig:
+    overrides = [f"network={name}"] + (["agent=shared"] if name.startswith("trunk") else [])
+    return validate(make_cfg(*overrides)).network
+
+
+@pytest.mark.parametrize("name", NETWORKS + ["relu_trunk"])
+def test_numpy_policy_gives_the_torch_logits(name):
+    if name == "relu_trunk":
+        cfg = NetworkConfig(trunk=HeadConfig(hidden=[32], activation=Activation.relu),
+                            actor=HeadConfig(hidden=[16], activation=Activation.relu))
+    else:
+        cfg = network_config(name)
+    torch.manual_seed(0)
+    model = ActorCritic(6, 3, cfg)
+    obs = torch.randn(50, 6)
+    expected = model.policy_logits(obs).detach().numpy()
+    np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy()), expected, rtol=1e-5, atol=1e-6)
+    bias = np.random.default_rng(0).standard_normal((50, 3)).astype(np.float32)
+    np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy(), out_bias=bias),
+                               expected - model.policy_out.bias.detach().numpy() + bias, rtol=1e-5, atol=1e-5)
+
+
+def test_numpy_policy_follows_the_optimizer():
+    """A policy built after an update sees the new weights (they are views of the flat memory)."""
+    torch.manual_seed(0)
+    model = ActorCritic(4, 2, NetworkConfig())
+    agent = A2C(model, AgentConfig())
+    before = NumpyPolicy(model)
+    before_logits = before.logits(np.ones((1, 4), dtype=np.float32)).copy()
+    agent.groups[0].flat.add_(0.1)  # what an optimizer step does: in place
+    after = NumpyPolicy(model).logits(np.ones((1, 4), dtype=np.float32))
+    assert not np.allclose(after, before_logits)
+    np.testing.assert_allclose(after, model.policy_logits(torch.ones(1, 4)).detach().numpy(), rtol=1e-5)
+
+
+def test_gumbel_max_sampler_draws_from_the_softmax():
+    """Every step of a rollout's sampler draws from softmax(logits) of that step's obs."""
+    torch.manual_seed(0)
+    model = ActorCritic(3, 4, NetworkConfig())
+    agent = A2C(model, AgentConfig())
+    obs = [np.repeat(torch.randn(1, 3).numpy(), 100_000, axis=0) for _ in range(3)]
+    sample = agent.sampler(n_steps=3, num_envs=100_000)
+    for step_obs in obs:
+        actions = sample(step_obs)
+        probs = model.policy_logits(torch.from_numpy(step_obs[:1])).softmax(-1)[0].detach().numpy()
+        freq = np.bincount(actions, minlength=4) / len(actions)
+        np.testing.assert_allclose(freq, probs, atol=6e-3)  # about 4 standard errors
+
+
+def test_greedy_takes_the_most_likely_action():
+    torch.manual_seed(0)
+    model = ActorCritic(4, 3, NetworkConfig())
+    obs = torch.randn(200, 4)
+    expected = model.policy_logits(obs).argmax(-1).numpy()
+    np.testing.assert_array_equal(A2C(model, AgentConfig()).greedy()(obs.numpy()), expected)

@@ -37,6 +37,8 @@ class Episodes(NamedTuple):
     lengths: np.ndarray
 
 
+NO_EPISODES = Episodes(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+
 Policy = Callable[[np.ndarray], np.ndarray]  # obs [N, D] float32 -> actions [N] int
 
 
@@ -81,22 +83,24 @@ class Collector:
         """Episodes that ended during the rollout ([T, N] arrays), in the order they ended;
         carries each env's unfinished return and length over to the next rollout.
 
-        ``running_return[t, i]`` is env i's return so far after step t: a running sum that
-        starts from the carried-over return and restarts at 0 after each episode end, summed
-        in the same order as step by step, so the numbers are the same.
+        Row by row (T is small), as step by step: add the row's rewards and real steps to each
+        env's running sums, then report and zero the envs whose episode ended at that step.
         """
-        steps_so_far = self.env_steps + np.cumsum(mask.sum(axis=1), dtype=np.int64)  # [T]
-        running_return = np.cumsum(np.vstack([self._episode_return[None], rewards]), axis=0)[1:]
-        running_length = self._episode_length + np.cumsum(mask, axis=0, dtype=np.int64)
-        ended = np.maximum(terminated, truncated) > 0
+        ended = np.logical_or(terminated, truncated)
+        steps_so_far = (self.env_steps + np.cumsum(mask.sum(axis=1), dtype=np.int64)).tolist()  # [T]
+        self.env_steps = steps_so_far[-1]
+        returns, lengths = self._episode_return, self._episode_length
         finished: list[tuple[int, float, float, int]] = []
-        for t, i in zip(*np.nonzero(ended)):  # time order, then env order
-            finished.append((steps_so_far[t], step_time[t] - self.start_time, running_return[t, i], running_length[t, i]))
-            running_return[t + 1:, i] = np.cumsum(rewards[t + 1:, i], dtype=np.float64)
-            running_length[t + 1:, i] = np.cumsum(mask[t + 1:, i], dtype=np.int64)
-        self.env_steps = int(steps_so_far[-1])
-        self._episode_return = np.where(ended[-1], 0.0, running_return[-1])
-        self._episode_length = np.where(ended[-1], 0, running_length[-1])
-        columns = list(zip(*finished)) if finished else [(), (), (), ()]
-        return Episodes(np.asarray(columns[0], dtype=np.int64), np.asarray(columns[1], dtype=np.float64),
-                        np.asarray(columns[2], dtype=np.float64), np.asarray(columns[3], dtype=np.int64))
+        for t, row_ended in enumerate(ended.any(axis=1).tolist()):
+            returns += rewards[t]
+            lengths += mask[t] > 0
+            if row_ended:
+                for i in np.flatnonzero(ended[t]).tolist():  # env order
+                    finished.append((steps_so_far[t], step_time[t] - self.start_time, returns[i], lengths[i]))
+                returns[ended[t]] = 0.0
+                lengths[ended[t]] = 0
+        if not finished:
+            return NO_EPISODES
+        env_step, wall_time, episode_returns, episode_lengths = zip(*finished)
+        return Episodes(np.array(env_step, dtype=np.int64), np.array(wall_time),
+                        np.array(episode_returns), np.array(episode_lengths, dtype=np.int64))

@@ -33,12 +33,12 @@ def gae(*, rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tenso
     _check_shapes(rewards, values, next_values, terminated, dones)
     deltas = rewards + gamma * (1.0 - terminated) * next_values - values
     carry = gamma * lam * (1.0 - dones)  # how much of A_{t+1} flows back into A_t
-    # The recursion over rows, on row views unbound once: two ops a step (T is small).
+    # The recursion over rows, on row views unbound once: one op a step (T is small).
     delta_rows, carry_rows = deltas.unbind(0), carry.unbind(0)
-    future = torch.zeros_like(delta_rows[-1])
-    rows = []
-    for t in range(len(delta_rows) - 1, -1, -1):
-        future = delta_rows[t] + carry_rows[t] * future
+    future = delta_rows[-1]
+    rows = [future]
+    for t in range(len(delta_rows) - 2, -1, -1):
+        future = torch.addcmul(delta_rows[t], carry_rows[t], future)  # delta + carry * future
         rows.append(future)
     advantages = torch.stack(rows[::-1])
     return advantages, advantages + values

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
@@ -26,8 +27,8 @@ from a2c_lab.rollout import Policy, Rollout
 
 
 class Forward(NamedTuple):
-    logits: torch.Tensor  # [T*N, A] policy logits on rollout.obs, with grad
-    values: torch.Tensor  # [T, N] V(obs), with grad
+    logits: torch.Tensor  # [T*N, A] policy logits on rollout.obs (flattened), with grad
+    values: torch.Tensor  # [T*N] V(obs), with grad
     next_values: torch.Tensor  # [T, N] V(true next obs), detached
 
 
@@ -85,11 +86,10 @@ class A2C:
     def evaluate(self, rollout: Rollout) -> Forward:
         """Batched forwards over the whole rollout: logits and V(obs) with grad, and the
         bootstrap values V(true next obs) without (the backward pass never sees those rows)."""
-        steps, envs = rollout.mask.shape
         logits, values = self.model(rollout.obs.flatten(0, 1))
         with torch.no_grad():
             next_values = self.model.value(rollout.next_obs.flatten(0, 1))
-        return Forward(logits, values.view(steps, envs), next_values.view(steps, envs))
+        return Forward(logits, values, next_values.view_as(rollout.rewards))
 
     def update(self, rollout: Rollout, out: Forward, advantages: torch.Tensor, value_targets: torch.Tensor,
                normalize: bool, progress: float) -> dict[str, float]:
@@ -103,7 +103,7 @@ class A2C:
         mask = rollout.mask.flatten()
         count = mask.sum()
         weights = mask / count
-        values, targets = out.values.flatten(), value_targets.flatten()
+        values, targets = out.values, value_targets.flatten()
         adv = advantages.flatten()
         with torch.no_grad():  # advantage and explained-variance statistics, in one pass
             means, variances = masked_mean_var(torch.stack([adv, targets - values, targets]), mask, count)
@@ -111,8 +111,8 @@ class A2C:
         if normalize:
             adv = (adv - adv_mean) / (adv_std + 1e-8)
         log_probs = out.logits.log_softmax(-1)
-        action_log_probs = log_probs.gather(1, rollout.actions.flatten().unsqueeze(1)).squeeze(1)
-        policy_loss = -(action_log_probs * adv).dot(weights)
+        neg_action_log_probs = F.nll_loss(log_probs, rollout.actions.flatten(), reduction="none")  # -log pi(a|s)
+        policy_loss = (neg_action_log_probs * adv).dot(weights)
         value_loss = (values - targets).square().dot(weights)
         loss = policy_loss + cfg.vf_coef * value_loss
         # Without an entropy bonus the entropy is only a metric: leave it out of the graph.

@@ -105,10 +105,11 @@ def learn(agent: A2C, rollout: Rollout, cfg: Config, progress: float) -> dict[st
     """Forward the rollout (logits and V with grad, V(next obs) without), estimate advantages
     and value targets, then take one gradient step."""
     out = agent.evaluate(rollout)
-    terminated = rollout.terminated if cfg.bootstrap_truncated else rollout.dones
+    dones = rollout.dones
     advantages, value_targets = estimate(
-        cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach(),
-        next_values=out.next_values, terminated=terminated, dones=rollout.dones)
+        cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach().view_as(dones),
+        next_values=out.next_values, terminated=rollout.terminated if cfg.bootstrap_truncated else dones,
+        dones=dones)
     return agent.update(rollout, out, advantages, value_targets, cfg.advantage.normalize, progress)
 
 

@@ -122,13 +122,14 @@ class A2C:
             loss = loss - cfg.ent_coef * entropy
 
         lr_scale = 1.0 - progress if cfg.lr_schedule is Schedule.linear else 1.0
-        grads = iter(torch.autograd.grad(loss, self.parameters))
+        for group in self.groups:
+            group.grad.zero_()
+        loss.backward()  # into each group's flat .grad (see ParameterGroup)
         norms = []
         for group, optimizer in zip(self.groups, self.optimizers):
-            grad, norm = group.flat_grad([next(grads) for _ in group.params], cfg.max_grad_norm)
+            norms.append(group.clip_grad(cfg.max_grad_norm))
             optimizer.lr = group.lr * lr_scale
-            optimizer.step(grad)
-            norms.append(norm)
+            optimizer.step(group.grad)
 
         with torch.no_grad():
             grad_norm = norms[0] if len(norms) == 1 else torch.stack(norms).norm()

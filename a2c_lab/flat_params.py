@@ -18,30 +18,35 @@ import torch
 
 
 class ParameterGroup:
-    """Parameters stored as views of one flat tensor, ``flat``.
+    """Parameters stored as views of one flat tensor, ``flat``, and their gradients as views
+    of another, ``grad``.
 
     After construction the parameters live in ``flat``'s memory: stepping ``flat`` in place
-    updates the module. Build the group after moving the module to its device (``.to()``
-    would give the parameters new memory again).
+    updates the module. Each parameter's ``.grad`` is its slice of ``grad``, where a backward
+    pass accumulates in place: zero ``grad``, call ``backward()``, and the whole gradient is
+    there in one tensor. Build the group after moving the module to its device (``.to()``
+    would give the parameters new memory again), and never set ``.grad`` to None
+    (``zero_grad()``) on these parameters.
     """
 
     def __init__(self, params: list[torch.nn.Parameter], lr: float):
         self.params = params
         self.lr = lr  # base learning rate, before any schedule
         self.flat = torch.cat([p.detach().flatten() for p in params])
+        self.grad = torch.zeros_like(self.flat)
         offset = 0
         for p in params:
             p.data = self.flat[offset:offset + p.numel()].view_as(p)
+            p.grad = self.grad[offset:offset + p.numel()].view_as(p)
             offset += p.numel()
 
-    def flat_grad(self, grads: list[torch.Tensor], max_norm: float | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``grads`` (one per parameter, in order) as one flat tensor, clipped to L2 norm
-        ``max_norm`` the way ``torch.nn.utils.clip_grad_norm_`` does; and the norm before clipping."""
-        grad = torch.cat([g.flatten() for g in grads])
-        norm = torch.linalg.vector_norm(grad)
+    def clip_grad(self, max_norm: float | None) -> torch.Tensor:
+        """Scale ``grad`` in place to L2 norm at most ``max_norm``, the way
+        ``torch.nn.utils.clip_grad_norm_`` does; returns the norm before clipping."""
+        norm = torch.linalg.vector_norm(self.grad)
         if max_norm is not None:
-            grad.mul_((max_norm / (norm + 1e-6)).clamp(max=1.0))
-        return grad, norm
+            self.grad.mul_((max_norm / (norm + 1e-6)).clamp(max=1.0))
+        return norm
 
 
 class FlatRMSprop:

@@ -77,3 +77,18 @@ def test_backward_leaves_the_whole_gradient_in_the_flat_grad():
         assert torch.equal(group.grad, torch.cat([g.flatten() for g in expected]))
         storage = group.grad.untyped_storage().data_ptr()
         assert all(p.grad.untyped_storage().data_ptr() == storage for p in group.params)
+
+
+def test_parameters_share_the_flat_tensor_and_state_dict_round_trips(tmp_path):
+    model = ActorCritic(4, 2, NetworkConfig(init=Init.orthogonal))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    agent = A2C(model, AgentConfig(optimizer=OptimizerKind.rmsprop))
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # same values, new memory
+    agent.groups[0].flat.add_(1.0)
+    assert torch.equal(model.policy_out.bias, before["policy_out.bias"] + 1.0)
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    fresh = ActorCritic(4, 2, NetworkConfig(init=Init.orthogonal))
+    fresh.load_state_dict(torch.load(tmp_path / "model.pt"))
+    assert all(torch.equal(a, b) for a, b in zip(fresh.parameters(), model.parameters()))

@@ -64,12 +64,18 @@ class A2C:
                            ParameterGroup(model.critic_parameters(), critic_lr)]
         else:
             self.groups = [ParameterGroup(list(model.parameters()), cfg.lr)]
-        self.parameters = [p for group in self.groups for p in group.params]
         self.optimizers = [self._optimizer(group) for group in self.groups]
         self.device = self.groups[0].flat.device
         # Acting samples with numpy (see ``sampler``); its stream is seeded from torch's, so
         # one seed still fixes the whole run.
         self.rng = np.random.default_rng(int(torch.randint(2**62, (1,))))
+        # On the CPU the numpy arrays are views of the parameters, which the optimizers update
+        # in place: one NumpyPolicy serves the whole run. Elsewhere each rollout copies.
+        self._cpu_policy = NumpyPolicy(model) if self.device.type == "cpu" else None
+
+    def numpy_policy(self) -> NumpyPolicy:
+        """The policy's numpy forward on the current weights."""
+        return self._cpu_policy or NumpyPolicy(self.model)
 
     def _optimizer(self, group: ParameterGroup) -> FlatRMSprop | FlatAdam:
         if self.cfg.optimizer is OptimizerKind.rmsprop:
@@ -84,14 +90,14 @@ class A2C:
         distribution. The policy does not change during a rollout, so the noise for all its
         steps is drawn at once and folded into the output layer's bias.
         """
-        policy = NumpyPolicy(self.model)
+        policy = self.numpy_policy()
         noise = self.rng.standard_exponential((n_steps, num_envs, len(policy.out_bias)), dtype=np.float32)
         noisy_biases = iter(policy.out_bias - np.log(noise))
         return lambda obs: policy.logits(obs, out_bias=next(noisy_biases)).argmax(-1)
 
     def greedy(self) -> Policy:
         """The most likely action under the current weights: obs [N, D] -> actions [N]."""
-        policy = NumpyPolicy(self.model)
+        policy = self.numpy_policy()
         return lambda obs: policy.logits(obs).argmax(-1)
 
     def evaluate(self, rollout: Rollout) -> Forward:

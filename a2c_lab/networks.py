@@ -122,8 +122,8 @@ class NumpyPolicy:
     1 us: acting in numpy made training at 8 envs about 7% faster. The learner keeps the
     torch forward; tests/test_networks.py checks both give the same logits for every network.
 
-    On the CPU the arrays are views of the parameters' memory (no copy); elsewhere they are
-    copies. Build one per rollout: the weights then are the current ones by construction.
+    On the CPU the arrays are views of the parameters' memory (no copy), so they follow every
+    in-place update of the parameters; elsewhere they are copies of the weights at build time.
     """
 
     def __init__(self, model: ActorCritic):

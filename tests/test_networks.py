@@ -36,17 +36,20 @@ def test_numpy_policy_gives_the_torch_logits(name):
                                expected - model.policy_out.bias.detach().numpy() + bias, rtol=1e-5, atol=1e-5)
 
 
-def test_numpy_policy_follows_the_optimizer():
-    """A policy built after an update sees the new weights (they are views of the flat memory)."""
+def test_agents_numpy_policy_follows_the_optimizer():
+    """On the CPU the agent keeps one NumpyPolicy whose arrays are views of the parameters:
+    after an in-place step (what the optimizers do) it gives the new logits."""
     torch.manual_seed(0)
     model = ActorCritic(4, 2, NetworkConfig())
     agent = A2C(model, AgentConfig())
-    before = NumpyPolicy(model)
-    before_logits = before.logits(np.ones((1, 4), dtype=np.float32)).copy()
-    agent.groups[0].flat.add_(0.1)  # what an optimizer step does: in place
-    after = NumpyPolicy(model).logits(np.ones((1, 4), dtype=np.float32))
-    assert not np.allclose(after, before_logits)
-    np.testing.assert_allclose(after, model.policy_logits(torch.ones(1, 4)).detach().numpy(), rtol=1e-5)
+    policy = agent.numpy_policy()
+    obs = np.ones((1, 4), dtype=np.float32)
+    before = policy.logits(obs).copy()
+    agent.groups[0].flat.add_(0.1)
+    assert agent.numpy_policy() is policy
+    assert not np.allclose(policy.logits(obs), before)
+    np.testing.assert_allclose(policy.logits(obs), model.policy_logits(torch.from_numpy(obs)).detach().numpy(),
+                               rtol=1e-5)
 
 
 def test_gumbel_max_sampler_draws_from_the_softmax():

@@ -6,13 +6,16 @@ import hydra
 from omegaconf import DictConfig
 
 from a2c_lab.config import register_configs
-from a2c_lab.trainer import train
 
 register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
+    # Imported here, in the process that trains: a launcher's parent process (joblib,
+    # submitit) then never pays torch's import (about 1.5 s) before starting its workers.
+    from a2c_lab.trainer import train
+
     summary = train(cfg)
     return summary.get("summary/last100_return")
 

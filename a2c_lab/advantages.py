@@ -31,8 +31,8 @@ def gae(*, rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tenso
         terminated: torch.Tensor, dones: torch.Tensor, gamma: float, lam: float
         ) -> tuple[torch.Tensor, torch.Tensor]:
     _check_shapes(rewards, values, next_values, terminated, dones)
-    deltas = rewards + gamma * (1.0 - terminated) * next_values - values
-    carry = gamma * lam * (1.0 - dones)  # how much of A_{t+1} flows back into A_t
+    deltas = torch.addcmul(rewards, 1.0 - terminated, next_values, value=gamma).sub_(values)
+    carry = (1.0 - dones).mul_(gamma * lam)  # how much of A_{t+1} flows back into A_t
     # The recursion over rows, on row views unbound once: one op a step (T is small).
     delta_rows, carry_rows = deltas.unbind(0), carry.unbind(0)
     future = delta_rows[-1]
@@ -49,7 +49,7 @@ def td(*, rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor
        ) -> tuple[torch.Tensor, torch.Tensor]:
     """One-step TD error; equals ``gae(lam=0)``. ``dones`` is accepted for the common signature."""
     _check_shapes(rewards, values, next_values, terminated, dones)
-    advantages = rewards + gamma * (1.0 - terminated) * next_values - values
+    advantages = torch.addcmul(rewards, 1.0 - terminated, next_values, value=gamma).sub_(values)
     return advantages, advantages + values
 
 

@@ -45,7 +45,9 @@ class ParameterGroup:
         ``torch.nn.utils.clip_grad_norm_`` does; returns the norm before clipping."""
         norm = torch.linalg.vector_norm(self.grad)
         if max_norm is not None:
-            self.grad.mul_((max_norm / (norm + 1e-6)).clamp(max=1.0))
+            scale = max_norm / (float(norm) + 1e-6)  # one op fewer than tensor arithmetic
+            if scale < 1.0:
+                self.grad.mul_(scale)
         return norm
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from a2c_lab import metrics as m
-from a2c_lab.agents import A2C
+from a2c_lab.agents import A2C, batch_statistics
 from a2c_lab.config import validate
 from a2c_lab.networks import ActorCritic
 from a2c_lab.rollout import Rollout
@@ -153,3 +153,16 @@ def test_split_and_shared_coincide_at_the_defaults(tmp_path, fast_cfg):
     different = tmp_path / "split_lr"
     train(fast_cfg("agent=split", "agent.critic_lr=1e-3", "total_steps=3000"), run_dir=different)
     assert [[r[c] for c in columns] for r in read_csv(different / m.UPDATES_FILE)] != shared
+
+
+def test_batch_statistics_against_numpy_on_the_real_rows():
+    g = torch.Generator().manual_seed(3)
+    adv, targets, values = (torch.randn(40, generator=g) for _ in range(3))
+    mask = (torch.rand(40, generator=g) > 0.2).float()
+    real = mask.bool().numpy()
+    a, t, v = adv.numpy()[real], targets.numpy()[real], values.numpy()[real]
+    mean, std, explained = batch_statistics(adv, targets, values, mask)
+    assert mean == pytest.approx(a.mean(), rel=1e-5)
+    assert std == pytest.approx(a.std(ddof=1), rel=1e-5)
+    assert explained == pytest.approx(1 - np.var(t - v) / np.var(t), rel=1e-5)
+    assert np.isnan(batch_statistics(adv, torch.ones(40), values, mask)[2])  # targets that do not vary

@@ -86,13 +86,13 @@ class A2C:
         """The acting policy for one rollout of ``n_steps`` steps: obs [N, D] -> actions [N],
         each a sample of Categorical(softmax(logits)), in numpy (see ``NumpyPolicy``).
 
-        Gumbel-max: argmax(logits + g) with g = -log(E), E ~ Exp(1), is an exact sample of that
-        distribution. The policy does not change during a rollout, so the noise for all its
-        steps is drawn at once and folded into the output layer's bias.
+        Gumbel-max: argmax(logits + g) with g ~ Gumbel(0, 1) drawn independently per logit is an
+        exact sample of that distribution. The policy does not change during a rollout, so the
+        noise for all its steps is drawn at once and folded into the output layer's bias.
         """
         policy = self.numpy_policy()
-        noise = self.rng.standard_exponential((n_steps, num_envs, len(policy.out_bias)), dtype=np.float32)
-        noisy_biases = iter(policy.out_bias - np.log(noise))
+        noise = self.rng.gumbel(size=(n_steps, num_envs, len(policy.out_bias))).astype(np.float32)
+        noisy_biases = iter(policy.out_bias + noise)
         return lambda obs: policy.logits(obs, out_bias=next(noisy_biases)).argmax(-1)
 
     def greedy(self) -> Policy:

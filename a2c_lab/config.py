@@ -146,7 +146,7 @@ class LoggerConfig:
     entity: Optional[str] = None  # W&B entity (user or team); null = the default one
     group: Optional[str] = None  # W&B group; null = experiment name + sweep start time
     tags: List[str] = field(default_factory=list)  # extra W&B tags
-    log_interval: int = 10  # updates per W&B point (each summarising those updates); local files keep all
+    log_interval: int = 50  # updates per W&B point (each summarising those updates); local files keep all
     episode_points: EpisodePoints = EpisodePoints.window  # window (cheap) or each episode; episodes.csv keeps all
 
 

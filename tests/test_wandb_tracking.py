@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from omegaconf import OmegaConf
 
 from a2c_lab import metrics as m
 
@@ -38,7 +39,8 @@ except ImportError:  # tests/ imported as a package
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
-QUICK = ["total_steps=2000", "eval.interval=0"]  # seconds per job
+# Seconds per job; 50 updates in windows of 7: several points and a partial last window.
+QUICK = ["total_steps=2000", "eval.interval=0", "logger.log_interval=7"]
 PROBE = "+hydra.callbacks.probe._target_=job_probe.JobProbe"
 STAMPED = "${now:%Y-%m-%d_%H-%M-%S}_${experiment_name}"  # the default folder name (conf/config.yaml)
 VARIANT = "shared-gae-vectorized-towers_tanh64"  # the default agent, advantage, envs and network
@@ -130,11 +132,11 @@ def read_all(runs: list[WandbRun]) -> None:
 
 # --- what a run's W&B data must match -----------------------------------------------------------
 
-def check_matches_local_files(run: WandbRun, run_dir: Path, each_episode: bool = False,
-                              log_interval: int = 10) -> None:
+def check_matches_local_files(run: WandbRun, run_dir: Path, each_episode: bool = False) -> None:
     """The W&B history holds exactly this run's data: nothing missing, nothing from another job.
 
-    One point per window of ``log_interval`` updates, at its last env step: the mean of each
+    One point per window of ``logger.log_interval`` updates (as the run was configured), at its
+    last env step: the mean of each
     update metric, and the mean return and length of the episodes that ended in the window
     (``episode_points=window``); or one point per episode (``episode_points=each``).
     """
@@ -147,6 +149,7 @@ def check_matches_local_files(run: WandbRun, run_dir: Path, each_episode: bool =
 
     episodes = read_csv(run_dir / m.EPISODES_FILE)
     updates = read_csv(run_dir / m.UPDATES_FILE)
+    log_interval = OmegaConf.load(run_dir / ".hydra" / "config.yaml").logger.log_interval
     points = run.rows_with(m.POLICY_LOSS)
     windows = [updates[i:i + log_interval] for i in range(0, len(updates), log_interval)]
     assert len(points) == len(windows) == math.ceil(len(updates) / log_interval)
@@ -290,7 +293,6 @@ def test_crashed_run_is_marked_failed(tmp_path):
 def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
     """A W&B call that raises: the sink closes its run as failed, the Tracker goes on locally."""
     import numpy as np
-    from omegaconf import OmegaConf
 
     from a2c_lab.config import Config, validate
     from a2c_lab.rollout import Episodes
@@ -341,7 +343,6 @@ def test_mode_from_environment_wins(monkeypatch):
 
 
 def test_group_names_the_launch():
-    from omegaconf import OmegaConf
 
     from a2c_lab.config import Config, validate
     from a2c_lab.wandb_sink import group_name

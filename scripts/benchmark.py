@@ -391,6 +391,24 @@ def targets(res: Results) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+# Env steps/s measured on this machine when issue 5 was written; the machine's speed varies
+# (it is shared), so the report states how fast it ran against these.
+ISSUE_REFERENCE = (("env", "native vector env, 8 envs", 214_000), ("env", "native vector env, 64 envs", 1_600_000),
+                   ("sps", "SB3 A2C, 8 envs", 11_900))
+
+
+def machine_speed(res: Results) -> str | None:
+    parts = []
+    for section, case, reference in ISSUE_REFERENCE:
+        value = res.median(section, case, "env_steps_per_s")
+        if value is not None:
+            parts.append(f"{case} {value:,.0f} env steps/s ({value / reference:.0%} of the {reference:,} in issue 5)")
+    if not parts:
+        return None
+    return ("Machine speed in this run: " + "; ".join(parts) + ". The ratio targets compare runs of one "
+            "session and cancel the machine's speed out; the 64-env target is absolute and moves with it.")
+
+
 def environment() -> dict[str, str]:
     versions = {}
     for package in ("torch", "numpy", "gymnasium", "stable-baselines3", "hydra-core", "wandb"):
@@ -427,6 +445,9 @@ def write_report(res: Results, settings: Settings, quick: bool, out_dir: Path) -
              "repeat is in `benchmark.csv`.", ""]
     lines += ["## Targets (issue 5)", "", "| target | measured | bound | met |", "|---|---:|---:|:---:|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in targets(res)]
+    speed = machine_speed(res)
+    if speed:
+        lines += ["", speed]
     lines += ["", "## Measurements", "", "| section | case | median | repeats | unit |", "|---|---|---:|---:|---|"]
     seen = []
     for row in res.rows:

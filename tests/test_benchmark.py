@@ -27,6 +27,7 @@ def test_env_section_writes_markdown_and_csv(tmp_path):
                    cwd=ROOT, check=True, capture_output=True)
     markdown = (tmp_path / "benchmark.md").read_text()
     assert "## Targets (issue 5)" in markdown and "native vector env, 64 envs" in markdown
+    assert "Machine speed in this run: native vector env, 8 envs" in markdown  # against issue 5's reference
     rows = (tmp_path / "benchmark.csv").read_text().splitlines()
     assert rows[0] == "section,case,metric,repeat,value,unit" and len(rows) == 1 + 2 * 2  # 2 repeats x 8, 64 envs
 

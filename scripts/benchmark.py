@@ -8,14 +8,18 @@ Sections (each prints as it goes):
 
 env       gymnasium's native vector CartPole stepping random actions (drawn beforehand), 8 and
           64 envs: the ceiling a learner approaches.
-sps       training throughput, alternating in one process so that drift hits every case:
+sps       training throughput, alternating in one process so that drift hits every case
+          (in reverse order in odd repeats):
           a2c-lab ``experiment=sb3_matched`` at 8 envs, SB3 A2C at the same settings, a2c-lab at
           64 envs, and a2c-lab at 8 envs with its default greedy evaluation every 25k steps.
           Throughput is env steps / wall time of the training loop: a2c-lab's ``summary/sps``
           (its loop, local files written and flushed every update), SB3's ``learn()``. Setup
           (building envs and networks) is outside both. Neither evaluates, except that one case.
 tracking  a2c-lab at 8 envs with ``logger=wandb`` (W&B offline) against ``logger=none``,
-          alternating: loop throughput and whole-run wall time (W&B's start and finish included).
+          alternating in ABBA order (none first in even repeats, W&B first in odd ones) so that
+          drift within a pair cancels: loop throughput and whole-run wall time (W&B's start and
+          finish included). Runs of a few seconds vary by +-10% here, so this section repeats
+          more than the others (``tracking_repeats``).
 solve     time to solve at the matched settings, 500k-step budget, seeds 0-4, alternating: loop
           wall time until the mean return of the last (up to) 100 episodes first reaches 475; a
           seed that never does counts at its budget's wall time. SB3 stops when solved; a2c-lab
@@ -68,7 +72,8 @@ MATCHED = ["experiment=sb3_matched", "progress=false", "eval.interval=0"]
 
 @dataclass
 class Settings:
-    repeats: int = 5  # alternating repeats of env, sps and tracking
+    repeats: int = 5  # alternating repeats of env and sps
+    tracking_repeats: int = 10  # ABBA pairs of the tracking section
     sps_steps: int = 100_000  # env steps of one throughput run at 8 envs
     sps_steps_64: int = 300_000  # ... at 64 envs
     env_vector_steps: int = 20_000  # vector steps of one raw env measurement
@@ -79,7 +84,7 @@ class Settings:
     memory_steps: int = 100_000
 
 
-QUICK = Settings(repeats=2, sps_steps=20_000, sps_steps_64=60_000, env_vector_steps=2_000, solve_seeds=2,
+QUICK = Settings(repeats=2, tracking_repeats=2, sps_steps=20_000, sps_steps_64=60_000, env_vector_steps=2_000, solve_seeds=2,
                  solve_budget=60_000, sweep_steps=10_000, memory_steps=20_000)
 
 
@@ -210,7 +215,9 @@ def wandb_available() -> bool:
 # ----------------------------------------------------------------------------- sections
 
 def section_env_and_sps(s: Settings, res: Results, env: bool, sps: bool) -> None:
-    """Raw env, a2c-lab at 8 and 64 envs and SB3, alternating within each repeat."""
+    """Raw env, a2c-lab at 8 and 64 envs and SB3, alternating within each repeat; the training
+    cases run in reverse order in odd repeats (ABBA), so a position effect within a repeat
+    cancels out of the medians."""
     if sps:  # warm-up: first-call costs (imports, allocator) land outside the timed repeats
         run_a2c_lab(MATCHED + ["logger=none", "total_steps=4000", "eval.interval=0"])
         run_sb3(4000)
@@ -221,27 +228,29 @@ def section_env_and_sps(s: Settings, res: Results, env: bool, sps: bool) -> None
                 res.add("env", f"native vector env, {n} envs", "env_steps_per_s", value, "steps/s", r)
                 print(f"  [env r{r}] {n} envs, random actions: {value:,.0f} env steps/s", flush=True)
         if sps:
-            summary, run_dir, _ = run_a2c_lab(MATCHED + ["logger=none", f"total_steps={s.sps_steps}", f"seed={r}"])
-            shutil.rmtree(run_dir)
-            res.add("sps", "a2c-lab, 8 envs", "env_steps_per_s", summary[m.FINAL_SPS], "steps/s", r)
-            res.add("sps", "a2c-lab, 8 envs", "env_steps_per_cpu_s", summary[m.TOTAL_ENV_STEPS] / summary["cpu_s"],
-                    "steps/s", r)
-            sb3 = run_sb3(s.sps_steps, seed=r)
-            res.add("sps", "SB3 A2C, 8 envs", "env_steps_per_s", sb3["sps"], "steps/s", r)
-            res.add("sps", "SB3 A2C, 8 envs", "env_steps_per_cpu_s", sb3["cpu_sps"], "steps/s", r)
-            summary64, run_dir, _ = run_a2c_lab(MATCHED + ["logger=none", f"total_steps={s.sps_steps_64}",
-                                                           "envs.num_envs=64", f"seed={r}"])
-            shutil.rmtree(run_dir)
-            res.add("sps", "a2c-lab, 64 envs", "env_steps_per_s", summary64[m.FINAL_SPS], "steps/s", r)
-            with_eval, run_dir, _ = run_a2c_lab(MATCHED + ["logger=none", f"total_steps={s.sps_steps}", f"seed={r}",
-                                                           "eval.interval=25000"])
-            shutil.rmtree(run_dir)
-            res.add("sps", "a2c-lab, 8 envs, greedy evaluation every 25k steps", "env_steps_per_s",
-                    with_eval[m.FINAL_SPS], "steps/s", r)
-            print(f"  [sps r{r}] a2c-lab 8 envs {summary[m.FINAL_SPS]:,.0f}  SB3 8 envs {sb3['sps']:,.0f}  "
-                  f"ratio {summary[m.FINAL_SPS] / sb3['sps']:.2f}  a2c-lab 64 envs {summary64[m.FINAL_SPS]:,.0f}  "
-                  f"a2c-lab 8 envs with evaluation {with_eval[m.FINAL_SPS]:,.0f}",
-                  flush=True)
+            cases = [lambda: sps_a2c_lab(s, res, r, "a2c-lab, 8 envs", s.sps_steps, []),
+                     lambda: sps_sb3(s, res, r),
+                     lambda: sps_a2c_lab(s, res, r, "a2c-lab, 64 envs", s.sps_steps_64, ["envs.num_envs=64"]),
+                     lambda: sps_a2c_lab(s, res, r, "a2c-lab, 8 envs, greedy evaluation every 25k steps",
+                                         s.sps_steps, ["eval.interval=25000"])]
+            measured = [case() for case in (cases if r % 2 == 0 else cases[::-1])]
+            print(f"  [sps r{r}] " + "  ".join(measured), flush=True)
+
+
+def sps_a2c_lab(s: Settings, res: Results, r: int, case: str, steps: int, overrides: list[str]) -> str:
+    summary, run_dir, _ = run_a2c_lab(MATCHED + ["logger=none", f"total_steps={steps}", f"seed={r}", *overrides])
+    shutil.rmtree(run_dir)
+    res.add("sps", case, "env_steps_per_s", summary[m.FINAL_SPS], "steps/s", r)
+    if case == "a2c-lab, 8 envs":
+        res.add("sps", case, "env_steps_per_cpu_s", summary[m.TOTAL_ENV_STEPS] / summary["cpu_s"], "steps/s", r)
+    return f"{case} {summary[m.FINAL_SPS]:,.0f}"
+
+
+def sps_sb3(s: Settings, res: Results, r: int) -> str:
+    sb3 = run_sb3(s.sps_steps, seed=r)
+    res.add("sps", "SB3 A2C, 8 envs", "env_steps_per_s", sb3["sps"], "steps/s", r)
+    res.add("sps", "SB3 A2C, 8 envs", "env_steps_per_cpu_s", sb3["cpu_sps"], "steps/s", r)
+    return f"SB3 A2C, 8 envs {sb3['sps']:,.0f}"
 
 
 def section_tracking(s: Settings, res: Results) -> None:
@@ -252,8 +261,8 @@ def section_tracking(s: Settings, res: Results) -> None:
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
     run_a2c_lab(MATCHED + ["logger=wandb", "total_steps=4000", "eval.interval=0"])  # W&B's first start in a process
-    for r in range(s.repeats):
-        for logger in ("none", "wandb"):
+    for r in range(s.tracking_repeats):
+        for logger in ("none", "wandb") if r % 2 == 0 else ("wandb", "none"):
             summary, run_dir, wall = run_a2c_lab(MATCHED + [f"logger={logger}", f"total_steps={s.sps_steps}", f"seed={r}"])
             shutil.rmtree(run_dir)
             case = "W&B offline + local files" if logger == "wandb" else "local files only"
@@ -476,7 +485,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs and 2 repeats: a smoke test of the benchmark")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
-    parser.add_argument("--repeats", type=int, help="override the number of alternating repeats (env, sps, tracking)")
+    parser.add_argument("--repeats", type=int,
+                        help="override the number of alternating repeats (env, sps; tracking gets twice as many)")
     parser.add_argument("--sweep-repeats", type=int, help="override the number of basic/joblib sweep pairs")
     parser.add_argument("--out", type=Path, default=ROOT / "results", help="folder for benchmark.md and benchmark.csv")
     parser.add_argument("--child-memory", nargs=2, metavar=("SYSTEM", "STEPS"), help=argparse.SUPPRESS)
@@ -491,6 +501,7 @@ def main() -> None:
     settings = QUICK if args.quick else Settings()
     if args.repeats:
         settings.repeats = args.repeats
+        settings.tracking_repeats = 2 * args.repeats
     if args.sweep_repeats:
         settings.sweep_repeats = args.sweep_repeats
     torch.set_num_threads(1)

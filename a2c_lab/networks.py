@@ -127,17 +127,19 @@ class NumpyPolicy:
     """
 
     def __init__(self, model: ActorCritic):
-        self.layers = [(weight.detach().cpu().numpy().T, bias.detach().cpu().numpy(),
-                        None if activation is None else _NUMPY_IN_PLACE[activation])
-                       for weight, bias, activation in model._trunk_layers + model._actor_layers]
-        self.out_bias = self.layers[-1][1]
+        *self.hidden, (self.out_weight_t, self.out_bias, _) = [
+            (weight.detach().cpu().numpy().T, bias.detach().cpu().numpy(),
+             None if activation is None else _NUMPY_IN_PLACE[activation])
+            for weight, bias, activation in model._trunk_layers + model._actor_layers]
 
     def logits(self, obs: np.ndarray, out_bias: np.ndarray | None = None) -> np.ndarray:
         """obs [B, D] float32 -> logits [B, A]; ``out_bias`` [B, A] replaces policy_out's bias."""
         x = obs
-        for i, (weight_t, bias, activation) in enumerate(self.layers):
+        for weight_t, bias, activation in self.hidden:
             x = x @ weight_t
-            x += bias if out_bias is None or i < len(self.layers) - 1 else out_bias
+            x += bias
             if activation is not None:
                 activation(x)
+        x = x @ self.out_weight_t
+        x += self.out_bias if out_bias is None else out_bias
         return x

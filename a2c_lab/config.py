@@ -168,6 +168,13 @@ class Config:
     bootstrap_truncated: bool = True  # bootstrap from V(final obs) on truncation; false = notebook
     torch_threads: int = 1  # torch intra-op threads for this run (0 = torch's default)
     progress: bool = True  # progress bar when stdout is a terminal
+    overwrite: bool = False  # start in a run folder that holds another run, deleting that run
+
+
+# Keys that say how a run is executed or recorded, not what it learns: they never split runs
+# into different variants in a comparison, and (with the resume keys to come) may differ when a
+# run is continued. A key listed here covers its whole subtree (``logger`` = ``logger.*``).
+BOOKKEEPING_KEYS = ("logger", "progress", "device", "torch_threads", "overwrite")
 
 
 def register_configs() -> None:

@@ -13,6 +13,7 @@ backward passes compute the same numbers with more work.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -23,6 +24,7 @@ from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
 from a2c_lab.flat_params import FlatAdam, FlatRMSprop, ParameterGroup
 from a2c_lab.networks import ActorCritic, NumpyPolicy
+from a2c_lab.outcomes import Diverged
 from a2c_lab.rollout import Policy, Rollout
 
 
@@ -45,8 +47,9 @@ def batch_statistics(adv: torch.Tensor, targets: torch.Tensor, values: torch.Ten
         adv, targets, values, mask = torch.stack([adv, targets, values, mask]).cpu().numpy()
     count = mask.sum()
     x = np.stack([adv, targets - values, targets])
-    mean = x @ mask / count
-    var = (np.square(x - mean[:, None]) @ mask / max(count - 1, 1)).tolist()
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging update: update() reports it
+        mean = x @ mask / count
+        var = (np.square(x - mean[:, None]) @ mask / max(count - 1, 1)).tolist()
     explained_variance = 1.0 - var[1] / var[2] if var[2] > 0 else float("nan")
     return float(mean[0]), var[0] ** 0.5, explained_variance
 
@@ -62,8 +65,10 @@ class A2C:
             critic_lr = cfg.critic_lr if cfg.critic_lr is not None else cfg.lr
             self.groups = [ParameterGroup(model.actor_parameters(), cfg.lr),
                            ParameterGroup(model.critic_parameters(), critic_lr)]
+            self.group_names = ("the actor", "the critic")
         else:
             self.groups = [ParameterGroup(list(model.parameters()), cfg.lr)]
+            self.group_names = ("the network",)
         self.optimizers = [self._optimizer(group) for group in self.groups]
         self.device = self.groups[0].flat.device
         # Acting samples with numpy (see ``sampler``); its stream is seeded from torch's, so
@@ -112,6 +117,9 @@ class A2C:
                normalize: bool, progress: float) -> dict[str, float]:
         """One gradient step. ``progress`` in [0, 1) drives the learning-rate schedule.
 
+        Raises ``Diverged`` when a loss, the gradient norm or a weight after the step is not
+        finite: these numbers are already computed (or one op each), so the check is cheap.
+
         Masked rows (NEXT_STEP's reset steps) stay out of every mean, of the advantage
         normalisation statistics and of the logged metrics: each mean below is a dot product
         with ``weights``, 1 / count on real rows and 0 on masked ones.
@@ -147,8 +155,13 @@ class A2C:
 
         with torch.no_grad():
             grad_norm = norms[0] if len(norms) == 1 else torch.stack(norms).norm()
-            numbers = torch.stack([policy_loss, value_loss, entropy, loss, grad_norm]).tolist()
+            # The largest |weight| of each group after the step: non-finite iff a weight is.
+            weight_max = [torch.linalg.vector_norm(group.flat, float("inf")) for group in self.groups]
+            numbers = torch.stack([policy_loss, value_loss, entropy, loss, grad_norm, *weight_max]).tolist()
         keys = (m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY, m.TOTAL_LOSS, m.GRAD_NORM)
+        if not all(map(math.isfinite, numbers)):
+            named = [*keys, *(f"largest |weight| of {name}" for name in self.group_names)]
+            raise Diverged(", ".join(f"{k}={v}" for k, v in zip(named, numbers) if not math.isfinite(v)))
         return {**dict(zip(keys, numbers)), m.EXPLAINED_VARIANCE: explained_variance,
                 m.ADVANTAGE_MEAN: adv_mean, m.ADVANTAGE_STD: adv_std,
                 m.LEARNING_RATE: self.groups[0].lr * lr_scale}

@@ -10,6 +10,7 @@ computed where they are needed and never written back into the config.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import List, Optional
@@ -59,11 +60,14 @@ class ValueTarget(Enum):
     nstep = "nstep"  # the n-step bootstrapped return, as the notebook uses for every estimator
 
 
-class Backend(Enum):
-    auto = "auto"  # native where gymnasium has a vector implementation, else sync
-    sync = "sync"  # SyncVectorEnv, same-step autoreset
-    async_ = "async"  # AsyncVectorEnv (one process per env), same-step autoreset
-    native = "native"  # the env's own vector implementation (NEXT_STEP autoreset, masked)
+# Built with the functional API because ``async`` is a Python keyword: users type
+# ``envs.backend=async``, OmegaConf matches member names, and ``Backend["async"]`` needs one.
+Backend = Enum("Backend", [
+    ("auto", "auto"),  # native where gymnasium has a vector implementation, else sync
+    ("sync", "sync"),  # SyncVectorEnv, same-step autoreset
+    ("async", "async"),  # AsyncVectorEnv (one process per env), same-step autoreset
+    ("native", "native"),  # the env's own vector implementation (NEXT_STEP autoreset, masked)
+])
 
 
 class LoggerKind(Enum):
@@ -183,29 +187,56 @@ def register_configs() -> None:
     cs.store(name="base_config", node=Config)
 
 
+# Every number below enters float32 arithmetic (the optimizers' state, the losses).
+FLOAT32_MAX = 3.4028234663852886e38
+# Adam's first step moves a weight by up to lr / (1 - beta1) (its bias correction); beyond
+# this the step itself overflows float32, whatever the gradient.
+ADAM_BETA1 = 0.9
+MAX_LR = {OptimizerKind.adam: FLOAT32_MAX * (1 - ADAM_BETA1), OptimizerKind.rmsprop: FLOAT32_MAX}
+# A loss coefficient c scales the gradient by c, and Adam's and RMSprop's second moment holds its
+# square: past sqrt(float32 max) that square overflows for any gradient of order 1.
+MAX_COEF = FLOAT32_MAX ** 0.5
+SEED_RANGE = (0, 2**32 - 1)  # numpy's seeding accepts these and nothing else
+
+
 def _check(ok: bool, key: str, value, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"invalid config: {key}={value!r}; allowed: {allowed}")
 
 
+def _finite(x) -> bool:
+    return x is not None and math.isfinite(x)
+
+
 def validate(cfg: DictConfig | Config) -> Config:
-    """Return the typed config, or raise ConfigError naming the first bad key."""
+    """Return the typed config, or raise ConfigError naming the first bad key.
+
+    No plausibility bounds: ``agent.lr=1e20`` is a valid way to make a run diverge. What is
+    refused is what cannot be computed at all: non-finite numbers, and learning rates and
+    coefficients so large that float32 overflows in the optimizer.
+    """
     if isinstance(cfg, DictConfig):
         merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
         c: Config = OmegaConf.to_object(merged)  # type: ignore[assignment]
     else:
         c = cfg
     a = c.agent
-    _check(a.lr > 0 and math.isfinite(a.lr), "agent.lr", a.lr, "a finite number > 0")
-    _check(a.critic_lr is None or a.critic_lr > 0, "agent.critic_lr", a.critic_lr, "null or a number > 0")
+    max_lr = MAX_LR[a.optimizer]
+    lr_allowed = f"a finite number > 0 and <= {max_lr:.3g} (larger overflows float32 in {a.optimizer.value}'s step)"
+    _check(_finite(a.lr) and 0 < a.lr <= max_lr, "agent.lr", a.lr, lr_allowed)
+    _check(a.critic_lr is None or (_finite(a.critic_lr) and 0 < a.critic_lr <= max_lr), "agent.critic_lr",
+           a.critic_lr, f"null (= agent.lr) or {lr_allowed}")
     _check(a.critic_lr is None or a.name is AgentKind.split, "agent.critic_lr", a.critic_lr,
            "null unless agent=split (the shared agent has one optimizer)")
-    _check(a.eps > 0, "agent.eps", a.eps, "a number > 0")
+    _check(_finite(a.eps) and 0 < a.eps <= MAX_COEF, "agent.eps", a.eps, f"a finite number > 0 and <= {MAX_COEF:.3g}")
     _check(0 <= a.rmsprop_alpha < 1, "agent.rmsprop_alpha", a.rmsprop_alpha, "[0, 1)")
-    _check(a.ent_coef >= 0, "agent.ent_coef", a.ent_coef, "a number >= 0")
-    _check(a.vf_coef > 0, "agent.vf_coef", a.vf_coef, "a number > 0")
-    _check(a.max_grad_norm is None or a.max_grad_norm > 0, "agent.max_grad_norm", a.max_grad_norm,
-           "null (off) or a number > 0")
+    coef_allowed = f"and <= {MAX_COEF:.3g} (larger overflows float32 in the optimizer's squared gradient)"
+    _check(_finite(a.ent_coef) and 0 <= a.ent_coef <= MAX_COEF, "agent.ent_coef", a.ent_coef,
+           f"a finite number >= 0 {coef_allowed}")
+    _check(_finite(a.vf_coef) and 0 < a.vf_coef <= MAX_COEF, "agent.vf_coef", a.vf_coef,
+           f"a finite number > 0 {coef_allowed}")
+    _check(a.max_grad_norm is None or (_finite(a.max_grad_norm) and 0 < a.max_grad_norm <= FLOAT32_MAX),
+           "agent.max_grad_norm", a.max_grad_norm, "null (off) or a finite number > 0")
     n = c.network
     for key, head in (("network.actor", n.actor), ("network.critic", n.critic), ("network.trunk", n.trunk)):
         if head is not None:
@@ -215,6 +246,9 @@ def validate(cfg: DictConfig | Config) -> Config:
     adv = c.advantage
     _check(0 <= adv.lam <= 1, "advantage.lam", adv.lam, "[0, 1]")
     _check(c.envs.num_envs >= 1, "envs.num_envs", c.envs.num_envs, "an integer >= 1")
+    _check(c.task.threshold is None or _finite(c.task.threshold), "task.threshold", c.task.threshold,
+           "null (none) or a finite number")
+    _check(SEED_RANGE[0] <= c.seed <= SEED_RANGE[1], "seed", c.seed, f"an integer in [0, 2**32 - 1]")
     _check(0 < c.gamma <= 1, "gamma", c.gamma, "(0, 1]")
     _check(c.n_steps >= 1, "n_steps", c.n_steps, "an integer >= 1")
     rollout = c.n_steps * c.envs.num_envs
@@ -224,6 +258,6 @@ def validate(cfg: DictConfig | Config) -> Config:
     _check(c.eval.episodes >= 1, "eval.episodes", c.eval.episodes, "an integer >= 1")
     _check(c.logger.log_interval >= 1, "logger.log_interval", c.logger.log_interval, "an integer >= 1")
     _check(c.torch_threads >= 0, "torch_threads", c.torch_threads, "0 (torch default) or an integer >= 1")
-    _check(c.device == "cpu" or c.device.startswith("cuda") or c.device == "mps", "device", c.device,
+    _check(re.fullmatch(r"cpu|mps|cuda(:\d+)?", c.device) is not None, "device", c.device,
            "cpu, cuda, cuda:N or mps")
     return c

@@ -13,10 +13,12 @@ A run folder holds:
 ``updates.csv``    one row per update: UPDATE_COLUMNS
 ``eval.csv``       one row per greedy evaluation: EVAL_COLUMNS
 ``summary.json``   SUMMARY_KEYS plus ``status`` (written at the end of the run)
-``status.json``    {"status": "running" | "finished" | "failed", "error": str | null}
+``status.json``    the run's status, reason, signal, env step and update (a2c_lab.run_folder)
+``run_config.yaml`` the config these metrics belong to, written by the run (a2c_lab.run_folder)
 ``meta.json``      git commit, dirty flag, package versions, start time, host
 ``model.pt``       final network weights (``state_dict``)
-``.hydra/``        Hydra's resolved config, overrides and hydra config
+``.hydra/``        Hydra's resolved config, overrides and hydra config (rewritten by any later
+                   command pointed at the folder: ``run_config.yaml`` is the authoritative one)
 
 The CSV files are flushed after every update, so a run killed with SIGKILL keeps
 every row up to its last completed update.

@@ -1,24 +1,64 @@
-"""Command line: ``python -m a2c_lab.run [-m] key=value ...`` (Hydra)."""
+"""Command line: ``python -m a2c_lab.run [-m] key=value ...`` (Hydra).
+
+A single run's exit code says how it ended (a2c_lab.outcomes): 0 finished, 1 failed, 2 a
+config error or a folder that holds another run (one message, no traceback), 3 diverged,
+128 + n a signal n. In a multirun the same endings are recorded in each job's folder and do not
+stop the other jobs, except a signal, which stops the sweep.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
 
 import hydra
 from omegaconf import DictConfig
 
-from a2c_lab.config import register_configs
+from a2c_lab.config import ConfigError, register_configs
+from a2c_lab.outcomes import (LAUNCHER_PID_VAR, Diverged, Interrupted, exit_by_signal, forward_signals_to_children,
+                              outcome_of)
+from a2c_lab.run_folder import FolderTaken
 
 register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
     # Imported here, in the process that trains: a launcher's parent process (joblib,
     # submitit) then never pays torch's import (about 1.5 s) before starting its workers.
     from a2c_lab.trainer import train
 
-    summary = train(cfg)
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    try:
+        summary = train(cfg, run_dir, list(hydra_cfg.overrides.task))
+    except (ConfigError, FolderTaken, Diverged) as err:
+        print(f"a2c-lab: {err}\n  run folder: {run_dir}", file=sys.stderr)
+        if multirun:
+            raise  # recorded in the folder; Hydra's sweeper goes on with the other jobs
+        sys.exit(outcome_of(err).exit_code)
+    except Interrupted as err:
+        print(f"a2c-lab: {err}; status 'interrupted' in {run_dir}", file=sys.stderr)
+        if os.getpid() != int(os.environ.get(LAUNCHER_PID_VAR, os.getpid())):
+            exit_by_signal(err.signum)  # a launcher's worker: die by the signal, as it asked
+        raise
     return summary.get("summary/last100_return")
 
 
+def cli() -> None:
+    """The launching process: forwards SIGTERM and SIGHUP to launcher workers, and exits with
+    128 + n after a signal n."""
+    os.environ[LAUNCHER_PID_VAR] = str(os.getpid())
+    forward_signals_to_children()
+    try:
+        main()
+    except Interrupted as err:
+        sys.exit(outcome_of(err).exit_code)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

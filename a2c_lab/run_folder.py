@@ -176,8 +176,12 @@ class RunLock:
 
 
 def holds_a_run(run_dir: Path) -> bool:
+    """Whether the folder holds a run's files. A refused command's ``not_started`` status alone
+    is no run: the next command may use the folder."""
     run_dir = Path(run_dir)
-    return any((run_dir / name).exists() for name in RUN_FILES) or (run_dir / WANDB_DIR).exists()
+    if any((run_dir / name).exists() for name in RUN_FILES if name != M.STATUS_FILE) or (run_dir / WANDB_DIR).exists():
+        return True
+    return (run_dir / M.STATUS_FILE).exists() and read_status(run_dir).status != Status.not_started.value
 
 
 def claim(run_dir: Path, overwrite: bool = False) -> RunLock:

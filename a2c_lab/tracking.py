@@ -18,34 +18,42 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from omegaconf import DictConfig
 
 from a2c_lab import metrics as m
 from a2c_lab.config import Config, LoggerKind
+from a2c_lab.outcomes import Interrupted, outcome_of
 from a2c_lab.rollout import Episodes
+from a2c_lab.run_folder import Status, write_json, write_status
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ended:
+    """Where the run stood when it ended: counts done, and the summary up to there (None
+    where the run has none: only finished and diverged runs get a summary)."""
+
+    env_step: int = 0
+    update: int = 0
+    wall_time: float = 0.0  # seconds of training
+    summary: dict[str, Any] | None = None
 
 
 class Sink(Protocol):
     def log_episodes(self, episodes: Episodes) -> None: ...
     def log_update(self, row: dict[str, float]) -> None: ...  # includes env_step and wall_time
     def log_eval(self, row: dict[str, float]) -> None: ...
-    def finish(self, summary: dict[str, Any]) -> None: ...
-    def fail(self, error: BaseException) -> None: ...
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write atomically (temp file + rename), so a reader never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    tmp.replace(path)
+    def finish(self, summary: dict[str, Any], ended: Ended) -> None: ...
+    def fail(self, error: BaseException, ended: Ended) -> None: ...
 
 
 class LocalFiles:
-    """CSV files per event type plus status and summary JSON (see a2c_lab.metrics)."""
+    """CSV files per event type plus status and summary JSON (see a2c_lab.metrics and
+    a2c_lab.run_folder)."""
 
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
@@ -54,7 +62,7 @@ class LocalFiles:
         self._episodes = self._open(m.EPISODES_FILE, m.EPISODE_COLUMNS)
         self._updates = self._open(m.UPDATES_FILE, m.UPDATE_COLUMNS)
         self._evals = self._open(m.EVAL_FILE, m.EVAL_COLUMNS)
-        write_json(run_dir / m.STATUS_FILE, {"status": "running", "error": None})
+        write_status(run_dir, Status.running, env_step=0, update=0)
 
     def _open(self, name: str, columns: tuple[str, ...]) -> csv.writer:
         f = open(self.run_dir / name, "w", newline="")
@@ -76,19 +84,43 @@ class LocalFiles:
     def log_eval(self, row: dict[str, float]) -> None:
         self._evals.writerow([row[c] for c in m.EVAL_COLUMNS])
 
-    def _close(self) -> None:
+    def _close(self) -> list[OSError]:
+        """Close every file, even when one fails (a full disk fails the flush inside close)."""
+        errors = []
         for f in self._files:
-            f.close()
+            try:
+                f.close()
+            except OSError as err:
+                errors.append(err)
+        return errors
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        self._close()
+    def finish(self, summary: dict[str, Any], ended: Ended) -> None:
+        errors = self._close()
+        if errors:  # the metrics did not all reach the disk: this run did not finish cleanly
+            raise errors[0]
         write_json(self.run_dir / m.SUMMARY_FILE, summary)
-        write_json(self.run_dir / m.STATUS_FILE, {"status": "finished", "error": None})
+        write_status(self.run_dir, Status.finished, env_step=ended.env_step, update=ended.update)
 
-    def fail(self, error: BaseException) -> None:
-        self._close()
-        write_json(self.run_dir / m.STATUS_FILE,
-                   {"status": "failed", "error": f"{type(error).__name__}: {error}"})
+    def fail(self, error: BaseException, ended: Ended) -> None:
+        """Record how the run stopped. The status is written even when closing the metric files
+        fails (a full disk), since a run must never be left saying ``running``."""
+        errors = self._close()
+        outcome = outcome_of(error)
+        reason = outcome.reason
+        if errors:
+            reason = f"{reason}; and writing the metric files failed: {errors[0]}"
+        if ended.summary is not None:
+            try:
+                write_json(self.run_dir / m.SUMMARY_FILE, ended.summary)
+            except OSError:
+                pass  # the status below matters more
+        write_status(self.run_dir, outcome.status, reason, outcome.signal, ended.env_step, ended.update)
+
+    def signalled(self, signum: int, ended: Ended) -> None:
+        """Called from the signal handler, before anything else: the status says interrupted at
+        once, so a launcher that kills the process right after still leaves the truth behind."""
+        outcome = outcome_of(Interrupted(signum))
+        write_status(self.run_dir, outcome.status, outcome.reason, outcome.signal, ended.env_step, ended.update)
 
 
 class Tracker:
@@ -118,11 +150,20 @@ class Tracker:
     def log_eval(self, row: dict[str, float]) -> None:
         self._each("log_eval", row)
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        self._each("finish", summary)
+    def finish(self, summary: dict[str, Any], ended: Ended) -> None:
+        self._each("finish", summary, ended)
 
-    def fail(self, error: BaseException) -> None:
-        self._each("fail", error)
+    def fail(self, error: BaseException, ended: Ended) -> None:
+        """Every sink records the failure, the local files first; one sink failing to (a full
+        disk, W&B down) never stops the others."""
+        for sink in self.sinks:
+            try:
+                sink.fail(error, ended)
+            except Exception as err:  # noqa: BLE001 - already failing; report, go on
+                log.warning("%s could not record the failure (%s: %s)", type(sink).__name__, type(err).__name__, err)
+
+    def signalled(self, signum: int, ended: Ended) -> None:
+        self.sinks[0].signalled(signum, ended)  # the local files: one small atomic write
 
 
 def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict) -> Tracker:
@@ -134,7 +175,7 @@ def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict) ->
 
             extras.append(WandbSink(cfg, raw_cfg, run_dir, meta))
         except BaseException as err:  # e.g. online without credentials: the run never starts
-            local.fail(err)  # status.json says failed, not running forever
+            local.fail(err, Ended())  # status.json says failed, not running forever
             raise
     return Tracker(local, extras)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import sys
 import time
@@ -10,17 +11,21 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from a2c_lab import metrics as m
 from a2c_lab.advantages import estimate
 from a2c_lab.agents import A2C
-from a2c_lab.config import Config, validate
+from a2c_lab.config import Backend, Config, ConfigError, validate
 from a2c_lab.envs import VectorEnv, check_task, resolve_backend
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
 from a2c_lab.networks import ActorCritic
+from a2c_lab.outcomes import Diverged, Interrupted, SignalGuard, outcome_of
 from a2c_lab.rollout import Collector, Episodes, Rollout
-from a2c_lab.tracking import Tracker, make_tracker, run_metadata, write_json
+from a2c_lab.run_folder import RUN_CONFIG_FILE, claim, holds_a_run, lock_is_held, write_json, write_status
+from a2c_lab.tracking import Ended, Tracker, make_tracker, run_metadata
+
+log = logging.getLogger(__name__)
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share seeds with training envs
 
@@ -31,46 +36,97 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train(raw_cfg: DictConfig, run_dir: str | Path | None = None, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Train one A2C run; write its files into ``run_dir`` (default: Hydra's output dir)."""
-    cfg = validate(raw_cfg)  # every config error surfaces here, before anything is built
+def check_device(device: str) -> None:
+    """Fail before training, naming the key, on a device this machine's torch cannot use."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"invalid config: device={device!r}; allowed here: cpu (this torch has no usable CUDA device)")
+    if device.startswith("cuda:") and int(device.split(":")[1]) >= torch.cuda.device_count():
+        raise ConfigError(f"invalid config: device={device!r}; allowed here: cpu, "
+                          f"cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"invalid config: device={device!r}; allowed here: cpu (MPS is not available)")
+
+
+def check_config(raw_cfg: DictConfig) -> tuple[Config, Backend]:
+    """The typed config and the env backend, or ConfigError naming the bad key."""
+    cfg = validate(raw_cfg)
     check_task(cfg.task.id)
     backend = resolve_backend(cfg.task.id, cfg.envs.backend)  # raises on a backend the task lacks
-    if run_dir is None:
-        from hydra.core.hydra_config import HydraConfig
+    check_device(cfg.device)
+    return cfg, backend
 
-        run_dir = HydraConfig.get().runtime.output_dir
-        overrides = list(HydraConfig.get().overrides.task)
+
+def train(raw_cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Train one A2C run into ``run_dir``; returns its summary.
+
+    Refused before anything is written (ConfigError, FolderTaken): a bad config, or a folder
+    that holds another run. A config error in a folder of its own leaves status
+    ``not_started`` there with the reason. Every other ending is recorded in the folder (see
+    a2c_lab.outcomes) and re-raised.
+    """
     run_dir = Path(run_dir)
+    try:
+        cfg, backend = check_config(raw_cfg)
+    except ConfigError as err:
+        if not holds_a_run(run_dir) and not lock_is_held(run_dir):
+            run_dir.mkdir(parents=True, exist_ok=True)
+            outcome = outcome_of(err)
+            write_status(run_dir, outcome.status, outcome.reason)
+        raise
+    lock = claim(run_dir, cfg.overwrite)
+    try:
+        return _train(cfg, raw_cfg, run_dir, overrides or [], backend)
+    finally:
+        lock.release()
+
+
+def _train(cfg: Config, raw_cfg: DictConfig, run_dir: Path, overrides: list[str], backend: Backend) -> dict[str, Any]:
+    # The config these metrics belong to, written by the run itself (Hydra's .hydra/ copy is
+    # rewritten by any later command pointed at this folder, even a refused one).
+    OmegaConf.save(raw_cfg, run_dir / RUN_CONFIG_FILE, resolve=True)
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
-
-    meta = run_metadata(overrides or [])
+    meta = run_metadata(overrides)
     meta["backend"] = backend.value
+    write_json(run_dir / m.META_FILE, meta)
     tracker = make_tracker(cfg, raw_cfg, run_dir, meta)
+    ended = Ended()
+    history = _EpisodeHistory()
     envs = None
+    with SignalGuard(lambda signum: tracker.signalled(signum, ended)) as guard:
+        try:
+            seed_everything(cfg.seed)
+            envs = VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, cfg.seed)
+            model = ActorCritic(envs.obs_dim, envs.num_actions, cfg.network).to(cfg.device)
+            agent = A2C(model, cfg.agent)
+            summary = _loop(cfg, envs, agent, tracker, history, ended)
+            torch.save(model.state_dict(), run_dir / m.MODEL_FILE)
+            _close_envs(envs)
+            tracker.finish(summary, ended)
+            return summary
+        except BaseException as err:
+            if isinstance(err, Diverged):  # a result: the performance reached before it
+                ended.summary = history.summary(ended.env_step, ended.wall_time, cfg.task.threshold)
+            tracker.fail(err, ended)
+            if envs is not None:
+                _close_envs(envs)
+            if isinstance(err, Interrupted):
+                guard.chain(err.signum)
+            raise
+
+
+def _close_envs(envs: VectorEnv) -> None:
+    """Close the envs; after a signal their worker processes may be gone already."""
     try:
-        write_json(run_dir / m.META_FILE, meta)
-        seed_everything(cfg.seed)
-        envs = VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, cfg.seed)
-        model = ActorCritic(envs.obs_dim, envs.num_actions, cfg.network).to(cfg.device)
-        agent = A2C(model, cfg.agent)
-        summary = _loop(cfg, envs, agent, tracker)
-        torch.save(model.state_dict(), run_dir / m.MODEL_FILE)
-    except BaseException as err:
-        tracker.fail(err)
-        raise
-    finally:
-        if envs is not None:
-            envs.close()
-    tracker.finish(summary)
-    return summary
+        envs.close()
+    except Exception as err:  # noqa: BLE001 - closing must not mask how the run ended
+        log.warning("closing the envs failed (%s: %s)", type(err).__name__, err)
 
 
-def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[str, Any]:
+def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker, history: "_EpisodeHistory",
+          ended: Ended) -> dict[str, Any]:
     start = time.perf_counter()
     collector = Collector(envs, start)
-    history = _EpisodeHistory()
     next_eval = cfg.eval.interval if cfg.eval.interval > 0 else None
     bar = _progress_bar(cfg)
     while collector.env_steps < cfg.total_steps:
@@ -79,10 +135,15 @@ def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[st
         rollout, episodes = collector.collect(agent.sampler(cfg.n_steps, envs.num_envs), cfg.n_steps)
         if agent.device.type != "cpu":
             rollout = type(rollout)(*(t.to(agent.device) for t in rollout))
-        # 2-3. estimate advantages and the critic's target, then one gradient step
-        update = learn(agent, rollout, cfg, progress)
+        # 2-3. estimate advantages and the critic's target, then one gradient step; a diverged
+        # update stops the run with everything up to the last good update logged, and nothing after
+        try:
+            update = learn(agent, rollout, cfg, progress)
+        except Diverged as err:
+            raise err.locate(ended.update + 1, collector.env_steps) from None
         # 4. log: episodes at the env step they ended, the update at the current env step
         wall = time.perf_counter() - start
+        ended.update, ended.env_step, ended.wall_time = ended.update + 1, collector.env_steps, wall
         tracker.log_episodes(episodes)
         history.add(episodes)
         tracker.log_update({m.ENV_STEP: collector.env_steps, m.WALL_TIME: wall, **update,
@@ -98,6 +159,7 @@ def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker) -> dict[st
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - start
+    ended.wall_time = wall
     return history.summary(collector.env_steps, wall, cfg.task.threshold)
 
 

@@ -56,6 +56,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from a2c_lab import metrics as m
 from a2c_lab.config import Config, EpisodePoints
+from a2c_lab.outcomes import outcome_of
+from a2c_lab.run_folder import Status
 from a2c_lab.rollout import Episodes
 
 log = logging.getLogger(__name__)
@@ -64,10 +66,11 @@ log = logging.getLogger(__name__)
 _MODE_ALIASES = {"dryrun": "offline", "run": "online"}
 _MODES = ("offline", "online", "disabled")
 # The default Hydra folders start with ${now:%Y-%m-%d_%H-%M-%S} (conf/config.yaml).
-_START_TIME = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}")
+_START_TIME = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(_\d{6})?")
 # Update metrics averaged over a log window; env_step and wall_time are the window's last.
 _AVERAGED = tuple(c for c in m.UPDATE_COLUMNS if c not in (m.ENV_STEP, m.WALL_TIME))
-ERROR_KEY = "error"  # summary key of a failed run, as in status.json
+ERROR_KEY = "error"  # summary key: why the run did not finish (status.json's reason)
+STATUS_KEY = "status"  # summary key: the run's status, as in status.json
 _MAX_LEN = 64  # W&B's limit for job_type and tags
 
 
@@ -210,26 +213,33 @@ class WandbSink:
         with self._closing_on_error():
             self.run.log({c: row[c] for c in m.EVAL_COLUMNS})
 
-    def finish(self, summary: dict[str, Any]) -> None:
+    def finish(self, summary: dict[str, Any], ended: Any = None) -> None:
         if self._closed:
             return
         with self._closing_on_error():  # a W&B error here still marks the W&B run failed
             self._flush_window()
             self.run.summary.update(summary)
+            self.run.summary[STATUS_KEY] = Status.finished.value
         self._closed = True
         self.run.finish()
 
-    def fail(self, error: BaseException) -> None:
+    def fail(self, error: BaseException, ended: Any = None) -> None:
+        """Close the W&B run as failed, with the run's exit code (diverged 3, a signal 128 + n,
+        an error 1) and its status and reason in the summary, as in status.json."""
         if self._closed:
             return
         self._closed = True
+        outcome = outcome_of(error)
         try:
             try:
                 self._flush_window()  # the updates since the last point are real data too
+                if ended is not None and ended.summary:
+                    self.run.summary.update(ended.summary)
             finally:
-                self.run.summary[ERROR_KEY] = f"{type(error).__name__}: {error}"
+                self.run.summary[ERROR_KEY] = outcome.reason
+                self.run.summary[STATUS_KEY] = outcome.status.value
         finally:
-            self.run.finish(exit_code=130 if isinstance(error, KeyboardInterrupt) else 1)
+            self.run.finish(exit_code=outcome.exit_code or 1)
 
     # --- internals --------------------------------------------------------------------------
 

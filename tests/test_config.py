@@ -1,5 +1,6 @@
 """Every group option and experiment composes and validates; bad input fails early with the key's name."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -84,11 +85,53 @@ def test_bad_enum_lists_allowed_values():
     ("total_steps=39", "total_steps", "n_steps * envs.num_envs = 40"),
     ("agent.max_grad_norm=0", "agent.max_grad_norm", "null"),
     ("agent.critic_lr=1e-3", "agent.critic_lr", "agent=split"),
+    # non-finite numbers, and numbers that overflow float32 in the optimizer (issue 9)
+    ("agent.lr=nan", "agent.lr", "finite"),
+    ("agent.lr=inf", "agent.lr", "finite"),
+    ("agent.lr=1e38", "agent.lr", "overflows float32 in adam"),
+    ("agent.optimizer=rmsprop agent.lr=1e39", "agent.lr", "overflows float32 in rmsprop"),
+    ("agent=split agent.critic_lr=inf", "agent.critic_lr", "finite"),
+    ("agent.ent_coef=inf", "agent.ent_coef", "finite"),
+    ("agent.ent_coef=nan", "agent.ent_coef", "finite"),
+    ("agent.vf_coef=1e38", "agent.vf_coef", "overflows float32"),
+    ("agent.vf_coef=-inf", "agent.vf_coef", "finite"),
+    ("agent.max_grad_norm=inf", "agent.max_grad_norm", "finite"),
+    ("agent.eps=nan", "agent.eps", "finite"),
+    ("gamma=nan", "gamma", "(0, 1]"),
+    ("advantage.lam=nan", "advantage.lam", "[0, 1]"),
+    ("task.threshold=inf", "task.threshold", "finite"),
+    ("seed=-1", "seed", "[0, 2**32 - 1]"),
+    ("seed=4294967296", "seed", "[0, 2**32 - 1]"),
+    ("device=gpu", "device", "cpu, cuda, cuda:N or mps"),
+    ("device=cuda:x", "device", "cpu, cuda, cuda:N or mps"),
 ])
 def test_out_of_range_values(override, key, allowed):
     with pytest.raises(ConfigError) as err:
-        validate(make_cfg(override))
+        validate(make_cfg(*override.split()))
     assert f"{key}=" in str(err.value) and allowed in str(err.value)
+
+
+@pytest.mark.parametrize("override", ["agent.lr=1e20", "agent.lr=3.4e37", "agent.optimizer=rmsprop agent.lr=3.4e38",
+                                      "agent.vf_coef=1e19", "seed=0", "seed=4294967295", "envs.backend=async"])
+def test_extreme_but_computable_values_are_valid(override):
+    """No plausibility bounds: a huge learning rate is a valid way to make a run diverge."""
+    validate(make_cfg(*override.split()))
+
+
+def test_the_async_backend_is_spelled_as_the_readme_says():
+    assert validate(make_cfg("envs.backend=async")).envs.backend.value == "async"
+    with pytest.raises(ConfigCompositionException) as err:
+        make_cfg("envs.backend=async_")
+    assert "async" in str(err.value.__cause__ or err.value)
+
+
+def test_a_device_this_machine_lacks_is_a_config_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match=r"device='cuda'.*allowed here: cpu"):
+        train(make_cfg("logger=none", "device=cuda"), run_dir=tmp_path / "run")
 
 
 def test_split_agent_with_shared_trunk_is_an_error():
@@ -101,4 +144,7 @@ def test_bad_input_fails_before_training_writes_anything(tmp_path):
         train(make_cfg("logger=none", "task.id=Pendulum-v1", "task.threshold=null"), run_dir=tmp_path / "run")
     with pytest.raises(ConfigError, match="gamma"):
         train(make_cfg("logger=none", "gamma=2"), run_dir=tmp_path / "run")
-    assert not (tmp_path / "run").exists()
+    # The folder holds the refusal and nothing else: no metrics a report could mistake for a run.
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["status.json"]
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "not_started" and "gamma=2" in status["reason"] and "(0, 1]" in status["reason"]

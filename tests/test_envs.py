@@ -10,7 +10,7 @@ from a2c_lab.rollout import Collector
 from conftest import COUNTER_ID
 
 
-@pytest.mark.parametrize("backend", [Backend.sync, Backend.async_])
+@pytest.mark.parametrize("backend", [Backend.sync, Backend["async"]])
 def test_same_step_autoreset_reports_final_obs_and_truncation(backend):
     envs = VectorEnv(COUNTER_ID, 2, backend, seed=0)
     try:

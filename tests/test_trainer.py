@@ -117,7 +117,7 @@ def test_failed_run_is_marked_failed_and_keeps_its_rows(tmp_path, fast_cfg, monk
     with pytest.raises(RuntimeError, match="injected"):
         train(fast_cfg("total_steps=4000"), run_dir=tmp_path)
     status = json.loads((tmp_path / m.STATUS_FILE).read_text())
-    assert status["status"] == "failed" and "injected failure" in status["error"]
+    assert status["status"] == "failed" and "injected failure" in status["reason"]
     assert len(read_csv(tmp_path / m.UPDATES_FILE)) == 5
     assert not (tmp_path / m.SUMMARY_FILE).exists()
 

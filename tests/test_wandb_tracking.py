@@ -191,7 +191,7 @@ def check_failed(run: WandbRun, run_dir: Path, message: str) -> None:
     assert run.info["state"] == "failed" and run.info["exit_code"] != 0
     assert message in run.info["summary"]["error"]
     status = read_json(run_dir / m.STATUS_FILE)
-    assert status["status"] == "failed" and message in status["error"]
+    assert status["status"] == "failed" and message in status["reason"]
     assert read_csv(run_dir / m.EPISODES_FILE) and read_csv(run_dir / m.UPDATES_FILE)  # rows up to the crash
 
 

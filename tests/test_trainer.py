@@ -143,16 +143,25 @@ def test_sigkill_keeps_every_completed_update(tmp_path):
 
 def test_split_and_shared_coincide_at_the_defaults(tmp_path, fast_cfg):
     """Adam is element-wise and the towers share no parameter: one optimizer or two, same lr,
-    same update. The README states this; the test keeps it true."""
+    same update. The README states this; the test keeps it true.
+
+    The two are different computations (one flat tensor or two, so other vector-kernel
+    boundaries, where another CPU may round differently): they are compared with a tolerance,
+    over the first 10 updates, before float differences can grow through the feedback of
+    training. The third run shows that the tolerance separates a real difference."""
     for agent in ("shared", "split"):
         train(fast_cfg(f"agent={agent}", "total_steps=3000"), run_dir=tmp_path / agent)
-    columns = [m.ENV_STEP, m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY]
-    shared, split = ([[r[c] for c in columns] for r in read_csv(tmp_path / a / m.UPDATES_FILE)]
-                     for a in ("shared", "split"))
-    assert shared == split
-    different = tmp_path / "split_lr"
-    train(fast_cfg("agent=split", "agent.critic_lr=1e-3", "total_steps=3000"), run_dir=different)
-    assert [[r[c] for c in columns] for r in read_csv(different / m.UPDATES_FILE)] != shared
+    train(fast_cfg("agent=split", "agent.critic_lr=1e-3", "total_steps=3000"), run_dir=tmp_path / "split_lr")
+    columns = [m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY]
+
+    def first_updates(name):
+        rows = read_csv(tmp_path / name / m.UPDATES_FILE)[:10]
+        return [int(r[m.ENV_STEP]) for r in rows], np.array([[float(r[c]) for c in columns] for r in rows])
+
+    (steps_shared, shared), (steps_split, split), (_, split_lr) = map(first_updates, ("shared", "split", "split_lr"))
+    assert steps_shared == steps_split
+    np.testing.assert_allclose(split, shared, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(split_lr, shared, rtol=1e-5, atol=1e-7)
 
 
 def test_batch_statistics_against_numpy_on_the_real_rows():

@@ -1,5 +1,8 @@
 """Diverged runs count as results (issue 9, item 2), and the survivors-only view says what it
-leaves out; every number is computed by hand from the runs below."""
+leaves out; every number is computed by hand from the runs below.
+
+Floats are compared with pytest.approx (rel 1e-6 by default): hand values vs the code.
+"""
 
 from __future__ import annotations
 

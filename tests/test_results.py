@@ -1,4 +1,10 @@
-"""Loading run folders and the statistics, checked against values computed by hand."""
+"""Loading run folders and the statistics, checked against values computed by hand.
+
+Tolerances: the hand values and the code are different computations, so floats are compared
+with ``pytest.approx`` (its default, rel 1e-6, where none is given) or ``assert_allclose``
+(rtol 1e-7). Exact ``==`` is kept for integers (counts, env steps) and for threshold tests
+whose arithmetic is exact in float64 (sums of integers, divided by 100).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Bad, foreign, old and unfinished run folders: each is listed with a reason naming it, and
-the good runs are still reported (issue 9, items 5 and 6)."""
+the good runs are still reported (issue 9, items 5 and 6).
+
+Floats are compared with pytest.approx (rel 1e-6 by default): hand values vs the code.
+"""
 
 from __future__ import annotations
 

@@ -75,7 +75,8 @@ def test_survivors_only_leaves_diverged_runs_out_and_says_so(sweep):
     assert runs.loc["sweep/shared3", "reason"].startswith("left out (survivors only): status 'diverged'")
     assert runs.loc["sweep/shared3", "final_return"] == pytest.approx(370.0)  # still listed with its number
     assert set(loaded.tidy["run_id"]) == {f"sweep/split{s}" for s in range(5)} | {f"sweep/shared{s}" for s in range(3)}
-    final = R.final_performance(loaded, n_boot=200).set_index("variant")
+    with pytest.warns(R.RunWarning, match=r"unequal seed counts \(shared: 3, split: 5\)"):
+        final = R.final_performance(loaded, n_boot=200).set_index("variant")
     assert final.loc["shared", "seeds"] == 3 and final.loc["shared", "diverged"] == 2
     assert final.loc["shared", "iqm"] == pytest.approx(850 / 3)  # three seeds: the IQM trims nothing
     assert final["survivors_only"].all()

@@ -3,7 +3,8 @@
 One panel per task (or per task and any config axis left out of the variant label);
 one colour per variant, the same in every figure, from seaborn's colour-blind palette.
 Every figure's title says how many seeds stand behind it, and a variant with fewer than
-``statistics.MIN_SEEDS`` seeds is marked with a dagger wherever it is named.
+``statistics.MIN_SEEDS`` seeds is marked with a dagger wherever it is named. In the
+survivors-only view (diverged runs left out) every title and the summary say so.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def _panels(comparison: Comparison, ncols: int = 3, size=PANEL_SIZE):
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     return fig, list(zip(panels, axes.flat))
+
+
+def _title(comparison: Comparison, title: str) -> str:
+    """A figure's or table's title, with the survivors-only note when that view is on."""
+    note = comparison.loaded.survivors_note
+    return f"{title} ({note})" if note else title
 
 
 def _finish(fig, out_dir: Path, stem: str, formats: Sequence[str], few: bool, title: str) -> list[Path]:
@@ -145,7 +152,9 @@ def plot_learning_curves(comparison: Comparison, out_dir: Path, x: str = M.ENV_S
     title = f"{name} vs {axis}: {statistic.upper() if statistic == 'iqm' else statistic} across seeds, 95% bootstrap CI"
     if x == M.WALL_TIME:
         title += "; each curve stops where its variant's shortest run ends"
-    return _finish(fig, out_dir, stem, formats, _any_few(comparison), title)
+    if (comparison.loaded.included["status"] == "diverged").any():
+        title += "; a diverged run holds its last value"
+    return _finish(fig, out_dir, stem, formats, _any_few(comparison), _title(comparison, title))
 
 
 def plot_final_performance(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
@@ -167,7 +176,7 @@ def plot_final_performance(comparison: Comparison, out_dir: Path, formats: Seque
         ax.set_xlabel(f"final return (mean of last {FINAL_WINDOW} episodes per run)")
         ax.set_title(f"{panel}: {_seeds_phrase(dict(zip(order, final['seeds'])))}")
     title = "Final performance: IQM (diamond) with 95% bootstrap CI (bar); dots are seeds"
-    return _finish(fig, out_dir, "final_performance", formats, _any_few(comparison), title)
+    return _finish(fig, out_dir, "final_performance", formats, _any_few(comparison), _title(comparison, title))
 
 
 def plot_steps_to_threshold(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
@@ -205,7 +214,7 @@ def plot_steps_to_threshold(comparison: Comparison, out_dir: Path, formats: Sequ
         ax.set_title(f"{panel}: last-{FINAL_WINDOW} mean \N{GREATER-THAN OR EQUAL TO} {threshold:g}, {_seeds_phrase(counts)}")
         _legend_below(ax)
     title = "Steps to threshold: share of seeds solved by each env step (ending below 1 = some seeds never solved)"
-    return _finish(fig, out_dir, "steps_to_threshold", formats, _any_few(comparison), title)
+    return _finish(fig, out_dir, "steps_to_threshold", formats, _any_few(comparison), _title(comparison, title))
 
 
 def plot_probability_of_improvement(comparison: Comparison, out_dir: Path,
@@ -231,7 +240,7 @@ def plot_probability_of_improvement(comparison: Comparison, out_dir: Path,
         right.set_yticks(rows.index, [f"{r.y} (n={r.n_y}){few(r.n_y)}" for r in rows.itertuples()])
         ax.set_xlabel("P(a run of the left variant beats a run of the right variant)")
     title = "Probability of improvement on final return, 95% bootstrap CI (0.5 = no difference)"
-    return _finish(fig, out_dir, "probability_of_improvement", formats, _any_few(comparison), title)
+    return _finish(fig, out_dir, "probability_of_improvement", formats, _any_few(comparison), _title(comparison, title))
 
 
 def plot_throughput(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
@@ -255,7 +264,7 @@ def plot_throughput(comparison: Comparison, out_dir: Path, formats: Sequence[str
             ax.set_title(f"{panel}: {_seeds_phrase(counts)}", fontsize="medium")
         sps_ax.set_yticks(range(len(order)), [_name(v, counts[v]) for v in order])
     title = "Throughput and wall-clock time per variant: bars = mean over seeds, dots = runs"
-    return _finish(fig, out_dir, "throughput", formats, _any_few(comparison), title)
+    return _finish(fig, out_dir, "throughput", formats, _any_few(comparison), _title(comparison, title))
 
 
 # ---------------------------------------------------------------- tables
@@ -279,6 +288,7 @@ def summary_table(comparison: Comparison) -> pd.DataFrame:
             "panel": row.panel,
             "variant": row.variant + (FEW if row.seeds < MIN_SEEDS else ""),
             "seeds": row.seeds,
+            "diverged": row.diverged,
             "IQM final return [95% CI]": f"{row.iqm:.1f}{ci}",
             "mean final return": f"{row.mean:.1f}",
             "median steps to threshold": _steps_text(row),
@@ -301,7 +311,16 @@ def markdown(table: pd.DataFrame) -> str:
 
 def summary_markdown(comparison: Comparison) -> str:
     loaded = comparison.loaded
+    if loaded.survivors_only:
+        diverged = (f"**{loaded.survivors_note[0].upper()}{loaded.survivors_note[1:]}** of every number below "
+                    "(the `diverged` column counts them per variant); without the survivors-only option "
+                    "they count with the final return they reached before diverging.")
+    else:
+        diverged = ("Diverged runs count among the seeds with the final return they reached before "
+                    "diverging (the `diverged` column counts them).")
     parts = [
+        diverged,
+        "",
         f"Final return: mean of each run's last {FINAL_WINDOW} episodes; IQM across seeds with a "
         "95% percentile bootstrap CI. Steps to threshold: first env step with a last-100 mean at or "
         "above the task's threshold; the median counts seeds that never reach it as infinite.",

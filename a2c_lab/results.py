@@ -1,8 +1,9 @@
 """Run folders -> one tidy frame, a per-run table, and the statistics of the comparison.
 
 The local run folders are the source of truth (see ``a2c_lab.metrics`` for their
-contract). ``load_runs`` finds every run folder under the given paths (a folder with
-``.hydra/config.yaml``), reads its files, and returns a ``LoadedRuns`` with:
+contract). ``load_runs`` finds every run folder under the given paths, reads each with
+``a2c_lab.run_reader`` (which config is authoritative, which statuses count, what happens to
+a broken file: see there), and returns a ``LoadedRuns`` with:
 
 ``tidy``: one long frame, one row per (run, logged event, metric), TIDY_COLUMNS:
 
@@ -26,20 +27,25 @@ metric     category  a column name of episodes.csv, updates.csv or eval.csv
 value      float64   the metric's value
 =========  ========  ==================================================================
 
-Only runs that finished and whose files read cleanly are in ``tidy``; nothing else is
-averaged in.
+Only finished and diverged runs whose files read cleanly are in ``tidy``; nothing else is
+averaged in. A diverged run counts with what it reached before diverging (its files end at
+its last good update): leaving it out would flatter its variant with the survivors.
+``load_runs(..., survivors_only=True)`` leaves diverged runs out instead, and
+``LoadedRuns.survivors_note`` says so for every title.
 
 ``runs``: one row per run folder found, included or not (RUN_COLUMNS): the columns
 above that describe a run, plus ``panel`` (the task, and any config axis that differs
 but is not part of the variant label: aggregation never crosses panels), ``status``,
-``included`` and ``reason`` (why a run was left out), and the per-run figures computed
+``included`` and ``reason`` (why a run was left out; for a diverged run, what stopped
+it), and the per-run figures computed
 from the run's own episodes.csv (summary.json is only cross-checked): ``final_return``
 (mean of the last 100 episodes), ``last20_return``, ``steps_to_threshold``, ``threshold``,
 ``episodes``, ``env_steps``, ``wall_time`` and ``sps``.
 
-Problems with a folder (no config, unreadable or truncated file, failed or unfinished
-run, disagreeing summary.json) are reported with ``warnings.warn(RunWarning)`` naming
-the folder, and the folder is listed in ``runs`` with ``included`` False.
+Problems with a folder (no config, a config that is not a2c-lab's, an unreadable file,
+a run that failed, was killed or is still running, a disagreeing summary.json) are reported
+with ``warnings.warn(RunWarning)`` naming the folder, and the folder is listed in ``runs``
+with ``included`` False; the other folders are still reported.
 
 Statistics are pure functions below: ``iqm``, ``bootstrap_ci``,
 ``probability_of_improvement``, ``learning_curves``, ``final_performance``,
@@ -49,22 +55,24 @@ across tasks.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from a2c_lab import metrics as M
+from a2c_lab.config import BOOKKEEPING_KEYS
 from a2c_lab.episode_stats import steps_to_threshold, trailing_mean
+from a2c_lab.run_reader import NoRunsError, RunRecord, RunWarning, find_run_dirs, flatten_config, read_run
 from a2c_lab.statistics import N_BOOT, STATISTICS, bootstrap_ci, iqm, probability_of_improvement, seed_warning
+
+__all__ = ["NoRunsError", "RunWarning", "find_run_dirs", "flatten_config"]  # re-exported for callers
 
 TIDY_COLUMNS = (
     "run_id", "task", "agent", "network", "advantage", "num_envs", "variant", "seed",
@@ -76,16 +84,14 @@ RUN_COLUMNS = (
     "sps", "final_return", "last20_return", "threshold", "steps_to_threshold",
 )
 
-CONFIG_FILE = Path(".hydra") / "config.yaml"
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's is ~10x faster when present
 FINAL_WINDOW = 100  # episodes in the final-performance mean (and in steps to threshold)
 CURVE_WINDOW = 20  # episodes in each learning-curve point: the notebook's own metric
 
 # Config keys that identify a run's place in the comparison, in the order labels use them.
 AXIS_PRIORITY = ("agent.name", "network.name", "advantage.name", "envs.name", "experiment_name")
-# Config keys that are not design axes: the seed is the replicate, the task is the panel,
-# the rest do not change what is learned.
-NOT_AXES = ("seed", "task.", "logger.", "eval.", "device", "progress", "torch_threads")
+# Config keys (each with its subtree) that are never design axes: the seed is the replicate,
+# the task is the panel, evaluation and the bookkeeping keys do not change what is learned.
+NOT_AXES = ("seed", "task", "eval", *BOOKKEEPING_KEYS)
 # Short names the command line accepts for --hue.
 KEY_ALIASES = {
     "agent": "agent.name", "network": "network.name", "advantage": "advantage.name",
@@ -99,155 +105,17 @@ RUN_KEYS = {
 }
 
 
-class RunWarning(UserWarning):
-    """A run folder that is skipped, or whose files disagree; the message names it."""
-
-
-class NoRunsError(ValueError):
-    """Nothing to compare: no run folders, or none that finished cleanly."""
-
-
-class _BadRun(Exception):
-    """Internal: why one run folder cannot be used."""
-
-
 def _warn(message: str) -> None:
     warnings.warn(message, RunWarning, stacklevel=3)
 
 
-# ---------------------------------------------------------------- per-run metrics
+def is_axis(key: str) -> bool:
+    """False for NOT_AXES keys and their subtrees (``logger`` covers ``logger.mode``)."""
+    return not any(key == k or key.startswith(k + ".") for k in NOT_AXES)
 
 
 # trailing_mean and steps_to_threshold live in a2c_lab.episode_stats, shared with the
 # trainer's summary, so the report and summary.json compute them the same way.
-
-
-# ---------------------------------------------------------------- reading folders
-
-
-def find_run_dirs(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Run folders under ``paths`` (each path a run, a sweep, or any folder above them).
-
-    A run folder holds ``.hydra/config.yaml``; a folder holding run files
-    (episodes.csv, status.json) without one is returned too, so that it can be
-    reported as skipped rather than vanish. Folders are not searched below a run.
-    """
-    found = []
-    for path in map(Path, paths):
-        if not path.is_dir():
-            raise NoRunsError(f"{path}: no such folder")
-        for dirpath, dirnames, filenames in os.walk(path):
-            here = Path(dirpath)
-            if (here / CONFIG_FILE).is_file() or M.EPISODES_FILE in filenames or M.STATUS_FILE in filenames:
-                found.append(here)
-                dirnames.clear()
-            else:
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-    unique = {p.resolve(): p for p in found}  # nested or repeated paths name a folder once
-    return sorted(unique.values())
-
-
-def flatten_config(config: Mapping, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, Mapping):
-            flat.update(flatten_config(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = str(value) if isinstance(value, list) else value
-    return flat
-
-
-def _read_config(run_dir: Path) -> dict:
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        raise _BadRun(f"no {CONFIG_FILE}")
-    try:
-        config = yaml.load(path.read_text(), Loader=YAML_LOADER)
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise _BadRun(f"unreadable {CONFIG_FILE}: {error}") from None
-    if not isinstance(config, dict):
-        raise _BadRun(f"unreadable {CONFIG_FILE}: not a mapping")
-    return flatten_config(config)
-
-
-def _read_json(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        value = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise _BadRun(f"unreadable {path.name}: {error}") from None
-    if not isinstance(value, dict):
-        raise _BadRun(f"unreadable {path.name}: not a JSON object")
-    return value
-
-
-def _read_csv(path: Path, required: Sequence[str], optional: bool = False) -> pd.DataFrame:
-    """Read one metrics file, refusing anything that could silently give wrong numbers.
-
-    The writer ends every row with a newline, so a file that does not end in one was cut
-    inside a row (a killed run): its last number may be a prefix of the true one.
-    """
-    if not path.is_file() or path.stat().st_size == 0:
-        if optional:
-            return pd.DataFrame()
-        raise _BadRun(f"{path.name} is missing or empty")
-    with path.open("rb") as file:
-        file.seek(-1, os.SEEK_END)
-        if file.read(1) != b"\n":
-            raise _BadRun(f"{path.name} is truncated (its last line is incomplete)")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
-        raise _BadRun(f"unreadable {path.name}: {error}") from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise _BadRun(f"unreadable {path.name}: no column {', '.join(missing)}")
-    if len(frame) == 0:
-        return frame.astype(float)
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if text:
-        raise _BadRun(f"unreadable {path.name}: non-numeric values in {', '.join(text)}")
-    if frame[list(required)].isna().any().any():
-        raise _BadRun(f"unreadable {path.name}: empty values in {', '.join(required)}")
-    return frame
-
-
-@dataclass
-class _Run:
-    """One run folder as read from disk; ``problem`` says why it cannot be used."""
-
-    run_dir: Path
-    config: dict | None = None
-    status: str = "unknown"
-    problem: str | None = None
-    episodes: pd.DataFrame | None = None
-    updates: pd.DataFrame | None = None
-    evals: pd.DataFrame | None = None
-    summary: dict | None = None
-
-
-def _read_run(run_dir: Path) -> _Run:
-    run = _Run(run_dir)
-    try:
-        status = _read_json(run_dir / M.STATUS_FILE)
-        run.status = str(status.get("status", "unknown")) if status else "unknown"
-        run.config = _read_config(run_dir)
-        if status is None:
-            raise _BadRun(f"no {M.STATUS_FILE}, so it may not have finished")
-        if run.status == "failed":
-            raise _BadRun(f"failed: {status.get('error')}")
-        if run.status != "finished":
-            raise _BadRun(f"not finished: status {run.status!r} (still running, or killed)")
-        run.episodes = _read_csv(run_dir / M.EPISODES_FILE, (M.ENV_STEP, M.WALL_TIME, M.EPISODE_RETURN))
-        run.updates = _read_csv(run_dir / M.UPDATES_FILE, (M.ENV_STEP, M.WALL_TIME))
-        run.evals = _read_csv(run_dir / M.EVAL_FILE, (M.ENV_STEP, M.WALL_TIME), optional=True)
-        run.summary = _read_json(run_dir / M.SUMMARY_FILE)
-        if len(run.episodes) == 0:
-            raise _BadRun(f"no finished episodes in {M.EPISODES_FILE}")
-    except _BadRun as problem:
-        run.problem = str(problem)
-    return run
 
 
 # ---------------------------------------------------------------- variant labels
@@ -261,7 +129,7 @@ def varying_keys(configs: Sequence[dict]) -> list[str]:
     change what is learned (logger, eval, device...) are never axes. Keys are ordered by
     AXIS_PRIORITY, then alphabetically.
     """
-    keys = {k for c in configs for k in c if not k.startswith(NOT_AXES)}
+    keys = {k for c in configs for k in c if is_axis(k)}
     by_task: dict = {}
     for c in configs:
         by_task.setdefault(c.get("task.id"), []).append(c)
@@ -303,7 +171,7 @@ def resolve_key(key: str, configs: Sequence[dict]) -> str:
     if full.startswith("task."):
         raise ValueError(f"{key}: tasks are always separate panels, not variants")
     if not any(full in c for c in configs):
-        known = sorted({k for c in configs for k in c if not k.startswith(NOT_AXES)})
+        known = sorted({k for c in configs for k in c if is_axis(k)})
         raise ValueError(f"unknown config key {key!r}; keys in these runs: {', '.join(known)}")
     return full
 
@@ -318,6 +186,17 @@ class LoadedRuns:
     variant_keys: list[str]  # config keys the variant label is made of
     panel_keys: list[str]  # config keys besides the task that split panels
     differing_keys: list[str]  # every config key that differs between runs of a task
+    survivors_only: bool = False  # diverged runs left out of the statistics
+    # (panel, variant) -> its diverged runs: in the statistics, or left out when survivors_only
+    diverged: dict = field(default_factory=dict)
+
+    @property
+    def survivors_note(self) -> str:
+        """What every title says in the survivors-only view; '' otherwise."""
+        if not self.survivors_only:
+            return ""
+        n = sum(self.diverged.values())
+        return f"survivors only: {n} diverged run{'' if n == 1 else 's'} left out"
 
     @property
     def included(self) -> pd.DataFrame:
@@ -339,7 +218,7 @@ def _task_threshold(thresholds: Mapping[str | None, float | None] | None, task: 
     return float(max(values)) if values else None
 
 
-def _run_figures(run: _Run, threshold: float | None) -> dict:
+def _run_figures(run: RunRecord, threshold: float | None) -> dict:
     episodes, updates = run.episodes, run.updates
     steps = episodes[M.ENV_STEP].to_numpy()
     returns = episodes[M.EPISODE_RETURN].to_numpy(dtype=float)
@@ -367,6 +246,7 @@ def load_runs(
     paths: Iterable[str | os.PathLike],
     hue: Sequence[str] | None = None,
     thresholds: Mapping[str | None, float | None] | None = None,
+    survivors_only: bool = False,
 ) -> LoadedRuns:
     """Read every run folder under ``paths`` into a LoadedRuns (see the module docstring).
 
@@ -374,23 +254,32 @@ def load_runs(
     set of differing keys that tells every configuration apart. Differing keys left out
     of ``hue`` split panels instead, so that different configurations are never pooled.
     ``thresholds``: {task id: value} overrides of task.threshold; the key None applies to
-    every task. Raises NoRunsError when no run finished cleanly.
+    every task. ``survivors_only``: leave diverged runs out of the statistics (they count
+    by default, with what they reached before diverging); they still shape the variant
+    labels and are listed in ``runs``. Raises NoRunsError when no run is usable.
     """
     paths = [Path(p) for p in paths]
     if not paths:
         raise NoRunsError("no folders given")
     run_dirs = find_run_dirs(paths)
     if not run_dirs:
-        raise NoRunsError(f"no run folders (with {CONFIG_FILE}) under {', '.join(map(str, paths))}")
+        raise NoRunsError(f"no run folders (with a config, status.json or episodes.csv) under "
+                          f"{', '.join(map(str, paths))}")
     root = Path(os.path.commonpath([p.resolve().parent for p in paths]))
-    runs = [_read_run(d) for d in run_dirs]
+    runs = [read_run(d) for d in run_dirs]
     for run in runs:
         if run.problem:
             _warn(f"{run.run_dir}: left out: {run.problem}")
-    good = [r for r in runs if r.problem is None]
+    good = [r for r in runs if r.problem is None]  # results: they shape the labels in either view
     if not good:
         raise NoRunsError(f"none of the {len(runs)} run folders under {', '.join(map(str, paths))} "
-                          "finished with readable files (see the warnings above)")
+                          "finished or diverged with readable files (see the warnings above)")
+    left_out = {id(r) for r in good if survivors_only and r.diverged}
+    if left_out:
+        _warn(f"survivors only: {len(left_out)} diverged run(s) left out of the statistics")
+    if len(left_out) == len(good):
+        raise NoRunsError(f"all {len(good)} usable runs diverged: nothing survives (without "
+                          "survivors-only they count with what they reached)")
 
     configs = [r.config for r in good]
     varying = varying_keys(configs)
@@ -414,16 +303,20 @@ def load_runs(
             run_id=str(run.run_dir.resolve().relative_to(root)), run_dir=str(run.run_dir),
             variant=_label(config, variant_keys) if run.config else None,
             panel=", ".join([str(config.get("task.id")), *([_label(config, panel_keys)] if panel_keys else [])]),
-            status=run.status, included=run.problem is None, reason=run.problem or "",
+            status=run.status, included=run.problem is None and id(run) not in left_out,
+            reason=run.problem or (("left out (survivors only): " if id(run) in left_out else "")
+                                   + run.status_text if run.diverged else ""),
         )
         if run.problem is None:
             row.update(_run_figures(run, task_thresholds[config.get("task.id")]))
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(RUN_COLUMNS))
     table["included"] = table["included"].astype(bool)
-    tidy = _tidy(good, table[table["included"]].reset_index(drop=True))
+    tidy = _tidy([r for r in good if id(r) not in left_out], table[table["included"]].reset_index(drop=True))
+    usable = table["final_return"].notna()  # the rows of `good`, whether included or left out
+    diverged = table[usable & (table["status"] == "diverged")].groupby(["panel", "variant"]).size()
     loaded = LoadedRuns(tidy=tidy, runs=table, variant_keys=variant_keys, panel_keys=panel_keys,
-                        differing_keys=varying)
+                        differing_keys=varying, survivors_only=survivors_only, diverged=diverged.to_dict())
     _check_seeds(loaded.included)
     return loaded
 
@@ -436,7 +329,7 @@ def _check_seeds(included: pd.DataFrame) -> None:
                   f"more than once ({', '.join(group['run_dir'][repeated])})")
 
 
-def _tidy(good: Sequence[_Run], table: pd.DataFrame) -> pd.DataFrame:
+def _tidy(good: Sequence[RunRecord], table: pd.DataFrame) -> pd.DataFrame:
     """Stack every metric column of every included run into TIDY_COLUMNS.
 
     Written into preallocated numpy arrays, a metric column at a time: 100 runs of 500k
@@ -482,7 +375,9 @@ def _variant_groups(included: pd.DataFrame):
 def final_performance(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
     """One row per (panel, variant): seeds, IQM and mean of final_return with CIs, steps
     to threshold (median over all seeds, a seed that never reached it counting as
-    infinite), throughput and wall time, and any warning."""
+    infinite), throughput and wall time, and any warning. ``diverged``: the variant's
+    diverged runs, counted among its seeds (with what they reached before diverging), or
+    left out when ``survivors_only`` (then True in every row)."""
     rows = []
     for (panel, variant), group in _variant_groups(loaded.included):
         final = group["final_return"].to_numpy()
@@ -494,6 +389,7 @@ def final_performance(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0) -
         median_steps = float(np.median(np.where(np.isfinite(steps), steps, np.inf)))
         rows.append(dict(
             panel=panel, task=group["task"].iloc[0], variant=variant, seeds=len(group),
+            diverged=int(loaded.diverged.get((panel, variant), 0)), survivors_only=loaded.survivors_only,
             iqm=float(iqm(final)), iqm_low=float(iqm_low), iqm_high=float(iqm_high),
             mean=float(final.mean()), mean_low=float(mean_low), mean_high=float(mean_high),
             threshold=threshold, reached=reached,
@@ -543,7 +439,8 @@ def learning_curves(loaded: LoadedRuns, x: str = M.ENV_STEP, points: int = 101, 
     default the last 20 episode returns, the notebook's metric) as of each grid point; ``x``
     is ENV_STEP or WALL_TIME. Each panel's grid spans 0 to its longest run; a point is kept
     only where every run of the variant has a value, so a curve never mixes different sets
-    of seeds. Runs that never logged ``metric`` are left out of its curves."""
+    of seeds. Runs that never logged ``metric`` are left out of its curves. A diverged run's
+    curve holds its last value after it diverged, as its final performance does."""
     if metric not in loaded.tidy["metric"].cat.categories:
         raise ValueError(f"no metric {metric!r} in these runs; they have: "
                          f"{', '.join(loaded.tidy['metric'].cat.categories)}")
@@ -558,8 +455,8 @@ def learning_curves(loaded: LoadedRuns, x: str = M.ENV_STEP, points: int = 101, 
             group = group[group["run_id"].isin(by_run)]
             if group.empty:
                 continue
-            matrix = np.stack([curve_on_grid(*by_run[r], grid, end, window)
-                               for r, end in zip(group["run_id"], group[end_column])])
+            ends = np.where(group["status"] == "diverged", np.inf, group[end_column])
+            matrix = np.stack([curve_on_grid(*by_run[r], grid, end, window) for r, end in zip(group["run_id"], ends)])
             keep = ~np.isnan(matrix).any(axis=0)
             if not keep.any():
                 continue

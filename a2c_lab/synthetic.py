@@ -3,7 +3,9 @@
 The tests use them to check the report's statistics against known values, and
 ``scripts/benchmark_report.py`` to time the report at the scale of a real sweep. Files
 are written the way the trainer writes them: the csv module, a header then one row per
-event; Hydra's resolved config in ``.hydra/config.yaml`` built from the real schema.
+event; the resolved config, built from the real schema, in ``run_config.yaml`` (the run's own
+record) and in ``.hydra/config.yaml`` (Hydra's copy); ``status.json`` through
+``run_folder.write_status``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from omegaconf import OmegaConf
 
 from a2c_lab import metrics as M
 from a2c_lab.config import Config
+from a2c_lab.run_folder import RUN_CONFIG_FILE, Status, write_status
+
+# The reason each status other than finished gets, as the trainer would write it.
+REASONS = {
+    Status.diverged: "non-finite gradient norm at update {update} (env step {env_step})",
+    Status.failed: "boom",
+    Status.interrupted: "SIGTERM",
+    Status.preempted: "SIGUSR2",
+    Status.not_started: "invalid config: gamma=1.5; allowed: (0, 1]",
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,24 +65,32 @@ def write_run(
     overrides: Mapping[str, object] = (),
     episode_steps: Sequence[int] | None = None,
     sps: float = 10_000.0,
-    status: str = "finished",
+    status: str | Status = "finished",
     summary: bool = True,
     evals: bool = False,
     rng: np.random.Generator | None = None,
+    stopped_at: int | None = None,
 ) -> Path:
     """Write one run folder whose episodes have exactly ``returns``, in order.
 
     ``episode_steps``: the env step at which each episode ends; by default spread evenly
-    up to total_steps. Updates (one row per n_steps * num_envs env steps up to
-    total_steps) carry random losses and a constant ``sps``; wall time is env_step / sps.
+    up to the run's last step. Updates (one row per n_steps * num_envs env steps) carry
+    random losses and a constant ``sps``; wall time is env_step / sps. ``status``: any
+    ``run_folder.Status`` (its reason from REASONS). ``stopped_at``: the env step of the
+    last update written (a diverged or killed run), by default total_steps. summary.json is
+    written for finished and diverged runs (a diverged run's, up to its last good update).
     """
     run_dir = Path(run_dir)
+    status = Status(status)
     (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
     config = make_config(overrides)
-    (run_dir / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    text = yaml.safe_dump(config, sort_keys=False)
+    (run_dir / ".hydra" / "config.yaml").write_text(text)
+    (run_dir / RUN_CONFIG_FILE).write_text(text)
     rng = rng or np.random.default_rng(0)
     returns = np.asarray(returns, dtype=float)
-    total, batch = config["total_steps"], config["n_steps"] * config["envs"]["num_envs"]
+    batch = config["n_steps"] * config["envs"]["num_envs"]
+    total = config["total_steps"] if stopped_at is None else stopped_at
     if episode_steps is None:
         episode_steps = np.linspace(total / len(returns), total, len(returns)).astype(np.int64)
     episode_steps = np.asarray(episode_steps, dtype=np.int64)
@@ -88,9 +108,12 @@ def write_run(
         _write_csv(run_dir / M.EVAL_FILE, M.EVAL_COLUMNS,
                    ([s, s / sps, 100.0, 1.0, 100.0] for s in eval_steps.tolist()))
 
-    (run_dir / M.STATUS_FILE).write_text(json.dumps({"status": status, "error": "boom" if status == "failed" else None}))
+    update, env_step = len(steps), int(steps[-1]) if len(steps) else 0
+    reason = REASONS.get(status, "").format(update=update + 1, env_step=env_step + batch) or None
+    write_status(run_dir, status, reason, signal=reason if status in (Status.interrupted, Status.preempted) else None,
+                 env_step=env_step, update=update)
     (run_dir / M.META_FILE).write_text(json.dumps({"git_commit": "synthetic"}))
-    if summary and status == "finished":
+    if summary and status in (Status.finished, Status.diverged):
         values = {M.LAST100_RETURN: float(returns[-100:].mean()), M.LAST20_RETURN: float(returns[-20:].mean()),
                   M.EPISODES: len(returns), M.TOTAL_ENV_STEPS: int(total), M.TOTAL_WALL_TIME: total / sps,
                   M.FINAL_SPS: sps}

@@ -1,9 +1,12 @@
 """Compare the runs of one or more sweeps: figures (PNG, PDF) and a summary table.
 
     python scripts/compare.py [SWEEP_DIR ...] [--out OUT_DIR] [--hue KEYS] [--threshold [TASK=]VALUE]
+                              [--survivors-only]
 
 With no SWEEP_DIR it takes the newest folder under runs/sweeps/. A SWEEP_DIR may also be
-a single run folder or any folder above run folders. The logic lives in a2c_lab.results
+a single run folder or any folder above run folders. Finished and diverged runs are results
+(a diverged run with what it reached before diverging); every other folder is listed with
+the reason it was left out, and the rest are still reported. The logic lives in a2c_lab.results
 (data and statistics) and a2c_lab.report (figures and tables); this is the command line.
 """
 
@@ -64,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-boot", type=int, default=results.N_BOOT, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap random seed")
     parser.add_argument("--formats", default="png,pdf", help="figure formats (default: png,pdf)")
+    parser.add_argument("--survivors-only", action="store_true",
+                        help="leave diverged runs out of the statistics (by default they count with the final "
+                        "return they reached before diverging); every title then says how many were left out")
     parser.add_argument("--no-figures", action="store_true", help="tables only")
     parser.add_argument("--sweeps-root", type=Path, default=Path("runs/sweeps"),
                         help="where to look for the newest sweep (default: runs/sweeps)")
@@ -73,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sweeps = args.sweeps or [newest_sweep(args.sweeps_root)]
         hue = [k.strip() for k in args.hue.split(",") if k.strip()] if args.hue else None
-        loaded = results.load_runs(sweeps, hue=hue, thresholds=parse_thresholds(args.threshold))
+        loaded = results.load_runs(sweeps, hue=hue, thresholds=parse_thresholds(args.threshold),
+                                    survivors_only=args.survivors_only)
         comparison = results.compare(loaded, n_boot=args.n_boot, seed=args.seed, points=args.points,
                                      metrics=args.metric)
     except (results.NoRunsError, ValueError) as error:

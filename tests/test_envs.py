@@ -1,4 +1,9 @@
-"""Autoreset and truncation handling: no transition crosses an episode boundary."""
+"""Autoreset and truncation handling: no transition crosses an episode boundary.
+
+Observations, rewards, lengths and counts here are small integers that the envs produce
+(or sums of them), exact on any CPU, so they are compared exactly; the reference episode
+lengths come from the same gymnasium code the collector steps.
+"""
 
 import gymnasium as gym
 import numpy as np

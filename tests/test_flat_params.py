@@ -1,6 +1,11 @@
 """The fast paths give the numbers of the plain ones: flat-tensor optimizers against
 torch.optim step by step, flat clipping against clip_grad_norm_, parameters sharing the flat
-tensor's memory, and the agent's sampler against the categorical distribution."""
+tensor's memory, and the agent's sampler against the categorical distribution.
+
+Two different computations of the same number (a flat kernel and torch's per-tensor one)
+may round differently on another CPU's kernels, so they are compared with a stated
+tolerance; only copies and the same computation repeated are compared bit for bit.
+"""
 
 import pytest
 import torch
@@ -17,7 +22,7 @@ def gradients(seed: int, shapes: list[tuple[int, ...]], steps: int) -> list[list
 
 
 @pytest.mark.parametrize("kind", ["rmsprop", "adam"])
-def test_flat_optimizers_match_torch_optim_bit_for_bit(kind):
+def test_flat_optimizers_match_torch_optim(kind):
     shapes = [(64, 4), (64,), (2, 64), (2,)]
     g = torch.Generator().manual_seed(0)
     reference = [torch.nn.Parameter(torch.randn(shape, generator=g)) for shape in shapes]
@@ -39,7 +44,9 @@ def test_flat_optimizers_match_torch_optim_bit_for_bit(kind):
             p.grad.copy_(grad)
         flat_opt.step(group.grad)
         for a, b in zip(reference, params):
-            assert torch.equal(a.detach(), b.detach())
+            # Weights of size ~1 move by ~lr = 7e-4 a step: 1e-6 allows a few float32 roundings
+            # per step over 50 steps and still catches any error of the update's own size.
+            torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("max_norm", [None, 0.5, 1e3])
@@ -56,13 +63,17 @@ def test_flat_clipping_matches_clip_grad_norm(max_norm):
     expected_norm = torch.nn.utils.get_total_norm([p.grad for p in reference])
     if max_norm is not None:
         torch.nn.utils.clip_grad_norm_(reference, max_norm)
-    torch.testing.assert_close(norm, expected_norm)
-    torch.testing.assert_close(group.grad, torch.cat([p.grad.flatten() for p in reference]))
+    # One flat norm against torch's norm of norms: float32 summation orders differ.
+    torch.testing.assert_close(norm, expected_norm, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(group.grad, torch.cat([p.grad.flatten() for p in reference]), rtol=1e-6, atol=1e-7)
 
 
 def test_backward_leaves_the_whole_gradient_in_the_flat_grad():
     """Each parameter's .grad is a view of group.grad: after zeroing and a backward pass it
-    holds exactly what autograd.grad computes on an independent copy, twice in a row."""
+    holds what autograd.grad computes on an independent copy, twice in a row. The two are
+    different computations (accumulating into a view vs fresh tensors) that agree to ~7
+    digits, not bit for bit, on some CPUs (issue 9): a lost, doubled or stale gradient is off
+    by its whole size, far beyond the tolerance."""
     torch.manual_seed(0)
     model = ActorCritic(4, 2, NetworkConfig())
     reference = ActorCritic(4, 2, NetworkConfig())
@@ -74,7 +85,7 @@ def test_backward_leaves_the_whole_gradient_in_the_flat_grad():
         group.grad.zero_()
         loss_of(model).backward()
         expected = torch.autograd.grad(loss_of(reference), list(reference.parameters()))
-        assert torch.equal(group.grad, torch.cat([g.flatten() for g in expected]))
+        torch.testing.assert_close(group.grad, torch.cat([g.flatten() for g in expected]), rtol=1e-5, atol=1e-6)
         storage = group.grad.untyped_storage().data_ptr()
         assert all(p.grad.untyped_storage().data_ptr() == storage for p in group.params)
 
@@ -85,8 +96,9 @@ def test_parameters_share_the_flat_tensor_and_state_dict_round_trips(tmp_path):
     agent = A2C(model, AgentConfig(optimizer=OptimizerKind.rmsprop))
     after = model.state_dict()
     assert before.keys() == after.keys()
-    assert all(torch.equal(before[k], after[k]) for k in before)  # same values, new memory
+    assert all(torch.equal(before[k], after[k]) for k in before)  # copies: same values, new memory
     agent.groups[0].flat.add_(1.0)
+    # The same one IEEE addition on both sides (correctly rounded on every CPU): bit for bit.
     assert torch.equal(model.policy_out.bias, before["policy_out.bias"] + 1.0)
     torch.save(model.state_dict(), tmp_path / "model.pt")
     fresh = ActorCritic(4, 2, NetworkConfig(init=Init.orthogonal))

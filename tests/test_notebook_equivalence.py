@@ -3,6 +3,9 @@
 The reference below follows the notebook's train()/compute_gae()/compute_advantages() line
 by line (softmax + Categorical, v2[-1] bootstrap, torch.std normalisation, F.mse_loss,
 two backward passes for the split agent), applied to copies of the same initial weights.
+
+The two are different computations of the same update, so weights are compared with a
+stated tolerance (TOLERANCE), never bit for bit.
 """
 
 import copy
@@ -18,6 +21,11 @@ from a2c_lab.networks import ActorCritic
 from a2c_lab.rollout import Rollout
 from a2c_lab.trainer import learn
 from conftest import make_cfg
+
+# One Adam step moves each weight by about lr (7e-4 or 5e-4), whatever its gradient's size;
+# two computations of the same gradient give the same step up to float32 rounding of the
+# weight (~1e-7). 1e-5 allows that and still catches an error of 1/50 of a step.
+TOLERANCE = dict(rtol=1e-5, atol=1e-5)
 
 
 def notebook_returns_and_advantages(rewards, dones, v, v2, gamma, lam):
@@ -63,6 +71,7 @@ def test_shared_agent_matches_notebook(experiment, envs):
     torch.manual_seed(0)
     model = ActorCritic(4, 2, cfg.network)
     reference = copy.deepcopy(model)
+    initial = copy.deepcopy(model)
     rollout = random_rollout(cfg.n_steps, envs, 4, seed=1)
     harness_update(cfg, model, rollout)
 
@@ -84,8 +93,9 @@ def test_shared_agent_matches_notebook(experiment, envs):
     optimizer.step()
 
     for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
-        torch.testing.assert_close(ours, theirs, msg=name)
-    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), ActorCritic(4, 2, cfg.network).parameters()))
+        torch.testing.assert_close(ours, theirs, **TOLERANCE, msg=name)
+    # The update moved the weights by far more than the tolerance (or the check above means nothing).
+    assert all(not torch.allclose(a, b, **TOLERANCE) for a, b in zip(model.parameters(), initial.parameters()))
 
 
 def test_split_agent_matches_notebook():
@@ -119,4 +129,4 @@ def test_split_agent_matches_notebook():
     critic_optimizer.step()
 
     for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
-        torch.testing.assert_close(ours, theirs, msg=name)
+        torch.testing.assert_close(ours, theirs, **TOLERANCE, msg=name)

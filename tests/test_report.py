@@ -47,7 +47,7 @@ def test_compare_script_writes_non_empty_figures_and_tables(learning_sweeps, tmp
     summary = pd.read_csv(out / "summary.csv")
     assert sorted(zip(summary["task"], summary["variant"])) == [
         ("Acrobot-v1", "shared, gae"), ("Acrobot-v1", "shared, td"), ("CartPole-v1", "shared, gae"), ("CartPole-v1", "split, gae")]
-    assert "| panel | variant | seeds | IQM final return [95% CI]" in done.stdout
+    assert "| panel | variant | seeds | diverged | IQM final return [95% CI]" in done.stdout
     assert done.stdout.strip().endswith(f"report written to {out}")
     assert "only 2 seeds" in (out / "summary.md").read_text()  # Acrobot's variants are flagged
 
@@ -66,7 +66,8 @@ def test_compare_reports_bad_runs_and_an_empty_selection_clearly(learning_sweeps
     main = _compare_main()
     assert main([str(learning_sweeps[0]), "--out", str(tmp_path / "out"), "--no-figures", "--n-boot", "100"]) == 0
     captured = capsys.readouterr()
-    assert f"warning: {learning_sweeps[0] / '0'}: left out: not finished" in captured.err
+    assert (f"warning: {learning_sweeps[0] / '0'}: left out: status 'running' but no live process holds "
+            "the folder: the run was killed") in captured.err
     assert "Runs left out of the statistics (1)" in captured.out
     (tmp_path / "nothing").mkdir()
     assert main([str(tmp_path / "nothing")]) == 2

@@ -1,4 +1,10 @@
-"""Loading run folders and the statistics, checked against values computed by hand."""
+"""Loading run folders and the statistics, checked against values computed by hand.
+
+Tolerances: the hand values and the code are different computations, so floats are compared
+with ``pytest.approx`` (its default, rel 1e-6, where none is given) or ``assert_allclose``
+(rtol 1e-7). Exact ``==`` is kept for integers (counts, env steps) and for threshold tests
+whose arithmetic is exact in float64 (sums of integers, divided by 100).
+"""
 
 from __future__ import annotations
 
@@ -163,7 +169,7 @@ def test_tidy_frame_follows_the_column_contract(constant_sweep):
     assert len(tidy) == 10 * per_run
     assert set(tidy["metric"].cat.categories) == set(M.EPISODE_COLUMNS[2:] + M.UPDATE_COLUMNS[2:] + M.EVAL_COLUMNS[2:])
     returns = tidy[(tidy["metric"] == M.EPISODE_RETURN) & (tidy["variant"] == "split")]
-    assert sorted(returns.groupby("seed")["value"].mean()) == SPLIT_RETURNS
+    assert sorted(returns.groupby("seed")["value"].mean()) == pytest.approx(SPLIT_RETURNS)
     run = tidy[tidy["run_id"] == f"{constant_sweep.name}/0"]
     assert set(run["agent"]) == {"split"} and set(run["task"]) == {"CartPole-v1"} and set(run["seed"]) == {0}
 
@@ -221,15 +227,15 @@ def _by_dir(loaded, path):
     return loaded.runs.set_index("run_dir").loc[str(path)]
 
 
-def test_truncated_metrics_file_is_warned_about_and_left_out(constant_sweep):
+def test_a_partial_last_line_is_dropped_with_a_warning_and_the_run_kept(constant_sweep):
     episodes = constant_sweep / "3" / M.EPISODES_FILE
     episodes.write_bytes(episodes.read_bytes()[:-4])  # a run killed mid-row: "4000,...,400.0" -> "...,40"
-    with pytest.warns(R.RunWarning, match=rf"{constant_sweep / '3'}: left out: episodes.csv is truncated"):
+    with pytest.warns(R.RunWarning, match=rf"{constant_sweep / '3'}: episodes.csv ends inside a line .*dropped"):
         loaded = R.load_runs([constant_sweep])
-    assert not _by_dir(loaded, constant_sweep / "3")["included"]
-    assert "truncated" in _by_dir(loaded, constant_sweep / "3")["reason"]
-    assert len(loaded.included) == 9
-    assert f"{constant_sweep.name}/3" not in set(loaded.tidy["run_id"])
+    run = _by_dir(loaded, constant_sweep / "3")
+    assert run["included"] and run["episodes"] == EPISODES - 1  # the cut episode is gone, the rest is there
+    assert run["final_return"] == pytest.approx(400.0)
+    assert len(loaded.included) == 10
 
 
 def test_unreadable_metrics_file_is_warned_about_and_left_out(constant_sweep):
@@ -241,7 +247,8 @@ def test_unreadable_metrics_file_is_warned_about_and_left_out(constant_sweep):
 
 def test_missing_config_is_warned_about_and_listed(constant_sweep):
     shutil.rmtree(constant_sweep / "0" / ".hydra")
-    with pytest.warns(R.RunWarning, match=rf"{constant_sweep / '0'}: left out: no .hydra/config.yaml"):
+    (constant_sweep / "0" / "run_config.yaml").unlink()
+    with pytest.warns(R.RunWarning, match=rf"{constant_sweep / '0'}: left out: no run_config.yaml or .hydra/config.yaml"):
         loaded = R.load_runs([constant_sweep])
     assert str(constant_sweep / "0") in set(loaded.excluded["run_dir"])
 
@@ -254,9 +261,11 @@ def test_failed_and_unfinished_runs_are_listed_and_never_averaged_in(tmp_path, c
     with pytest.warns(R.RunWarning) as caught:
         loaded = R.load_runs([constant_sweep])
     messages = "\n".join(str(w.message) for w in caught)
-    assert f"{constant_sweep / '10'}: left out: failed: boom" in messages
-    assert f"{constant_sweep / '11'}: left out: not finished: status 'running'" in messages
-    assert f"{constant_sweep / '12'}: left out: no status.json" in messages
+    assert f"{constant_sweep / '10'}: left out: status 'failed': boom" in messages
+    assert (f"{constant_sweep / '11'}: left out: status 'running' but no live process holds the folder: "
+            "the run was killed") in messages
+    assert (f"{constant_sweep / '12'}: left out: only Hydra's .hydra/ and no run files: the command was "
+            "refused or never started") in messages
     assert sorted(loaded.excluded["status"]) == ["failed", "running", "unknown"]
     final = R.final_performance(loaded, n_boot=100).set_index("variant")
     assert final.loc["split", "seeds"] == 5 and final.loc["split", "iqm"] == pytest.approx(300.0)
@@ -267,7 +276,7 @@ def test_summary_json_that_disagrees_with_the_episodes_is_warned_about(constant_
     path.write_text(json.dumps({**json.loads(path.read_text()), M.LAST100_RETURN: 999.0}))
     with pytest.warns(R.RunWarning, match=rf"{constant_sweep / '1'}: summary.json says .* using episodes.csv"):
         loaded = R.load_runs([constant_sweep])
-    assert _by_dir(loaded, constant_sweep / "1")["final_return"] == 200.0
+    assert _by_dir(loaded, constant_sweep / "1")["final_return"] == pytest.approx(200.0)
 
 
 def test_empty_selection_is_a_clear_error(tmp_path, constant_sweep):

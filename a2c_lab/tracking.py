@@ -47,8 +47,8 @@ class Sink(Protocol):
     def log_episodes(self, episodes: Episodes) -> None: ...
     def log_update(self, row: dict[str, float]) -> None: ...  # includes env_step and wall_time
     def log_eval(self, row: dict[str, float]) -> None: ...
-    def finish(self, summary: dict[str, Any], ended: Ended) -> None: ...
-    def fail(self, error: BaseException, ended: Ended) -> None: ...
+    def finish(self, summary: dict[str, Any], ended: Ended | None = None) -> None: ...
+    def fail(self, error: BaseException, ended: Ended | None = None) -> None: ...
 
 
 class LocalFiles:
@@ -94,16 +94,18 @@ class LocalFiles:
                 errors.append(err)
         return errors
 
-    def finish(self, summary: dict[str, Any], ended: Ended) -> None:
+    def finish(self, summary: dict[str, Any], ended: Ended | None = None) -> None:
+        ended = ended or Ended()
         errors = self._close()
         if errors:  # the metrics did not all reach the disk: this run did not finish cleanly
             raise errors[0]
         write_json(self.run_dir / m.SUMMARY_FILE, summary)
         write_status(self.run_dir, Status.finished, env_step=ended.env_step, update=ended.update)
 
-    def fail(self, error: BaseException, ended: Ended) -> None:
+    def fail(self, error: BaseException, ended: Ended | None = None) -> None:
         """Record how the run stopped. The status is written even when closing the metric files
         fails (a full disk), since a run must never be left saying ``running``."""
+        ended = ended or Ended()
         errors = self._close()
         outcome = outcome_of(error)
         reason = outcome.reason
@@ -150,15 +152,15 @@ class Tracker:
     def log_eval(self, row: dict[str, float]) -> None:
         self._each("log_eval", row)
 
-    def finish(self, summary: dict[str, Any], ended: Ended) -> None:
-        self._each("finish", summary, ended)
+    def finish(self, summary: dict[str, Any], ended: Ended | None = None) -> None:
+        self._each("finish", summary, ended or Ended())
 
-    def fail(self, error: BaseException, ended: Ended) -> None:
+    def fail(self, error: BaseException, ended: Ended | None = None) -> None:
         """Every sink records the failure, the local files first; one sink failing to (a full
         disk, W&B down) never stops the others."""
         for sink in self.sinks:
             try:
-                sink.fail(error, ended)
+                sink.fail(error, ended or Ended())
             except Exception as err:  # noqa: BLE001 - already failing; report, go on
                 log.warning("%s could not record the failure (%s: %s)", type(sink).__name__, type(err).__name__, err)
 

@@ -1,6 +1,7 @@
-"""Advantage estimators: pure functions with one keyword signature on [T, N] tensors.
+"""Advantage estimators: pure functions with one keyword signature on [T, ...] tensors.
 
-Arguments (all float tensors of shape [T, N], T rollout steps by N envs):
+Arguments (all float tensors of one shape [T, *batch]: T rollout steps by any batch of
+trajectories, e.g. [T, N] for N envs or [T, S, N] for S seeds of N envs each):
 
 ``rewards[t]``       reward of step t.
 ``values[t]``        V(s_t), detached.
@@ -63,8 +64,8 @@ def nstep(*, rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Ten
 
 def _check_shapes(*tensors: torch.Tensor) -> None:
     shape = tensors[0].shape
-    if len(shape) != 2 or any(t.shape != shape for t in tensors):
-        raise ValueError(f"estimators take [T, N] tensors of one shape, got {[tuple(t.shape) for t in tensors]}")
+    if len(shape) < 2 or any(t.shape != shape for t in tensors):
+        raise ValueError(f"estimators take [T, ...] tensors of one shape, got {[tuple(t.shape) for t in tensors]}")
 
 
 def estimate(cfg: AdvantageConfig, gamma: float, **tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,7 +14,7 @@ backward passes compute the same numbers with more work.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -24,41 +24,51 @@ from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
 from a2c_lab.flat_params import FlatAdam, FlatRMSprop, ParameterGroup
 from a2c_lab.networks import ActorCritic, NumpyPolicy
-from a2c_lab.outcomes import Diverged
 from a2c_lab.rollout import Policy, Rollout
 
 
 class Forward(NamedTuple):
-    logits: torch.Tensor  # [T*N, A] policy logits on rollout.obs (flattened), with grad
-    values: torch.Tensor  # [T*N] V(obs), with grad
-    next_values: torch.Tensor  # [T, N] V(true next obs), detached
+    logits: torch.Tensor  # [T, S, N, A] policy logits on rollout.obs, with grad
+    values: torch.Tensor  # [T, S, N] V(obs), with grad
+    next_values: torch.Tensor  # [T, S, N] V(true next obs), detached
+
+
+class Update(NamedTuple):
+    rows: list[dict[str, float]]  # per seed: the update's metrics (a frozen seed's are meaningless)
+    diverged: dict[int, str]  # seed index -> what became non-finite, for seeds that diverged now
 
 
 def batch_statistics(adv: torch.Tensor, targets: torch.Tensor, values: torch.Tensor,
-                     mask: torch.Tensor) -> tuple[float, float, float]:
-    """Over the real rows (``mask`` 1) of [B] tensors: the advantages' mean and standard
-    deviation (unbiased, as torch.std's default) and the critic's explained variance
-    1 - Var(targets - values) / Var(targets) (nan where the targets do not vary).
+                     mask: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per seed, over its real rows (``mask`` 1) of [T, S, N] tensors: the advantages' mean and
+    standard deviation (unbiased, as torch.std's default) and the critic's explained variance
+    1 - Var(targets - values) / Var(targets) (nan where the targets do not vary). Arrays [S].
 
     Computed in numpy on the detached numbers: on a few dozen samples torch's per-op dispatch
     made the same dot products three times as slow.
     """
     with torch.no_grad():
-        adv, targets, values, mask = torch.stack([adv, targets, values, mask]).cpu().numpy()
-    count = mask.sum()
-    x = np.stack([adv, targets - values, targets])
+        stacked = torch.stack([adv, targets, values, mask]).transpose(1, 2).flatten(2).cpu().numpy()
+    adv, targets, values, mask = stacked  # each [S, T*N]
+    count = mask.sum(axis=1)  # [S]
+    x = np.stack([adv, targets - values, targets])  # [3, S, B]
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging update: update() reports it
-        mean = x @ mask / count
-        var = (np.square(x - mean[:, None]) @ mask / max(count - 1, 1)).tolist()
-    explained_variance = 1.0 - var[1] / var[2] if var[2] > 0 else float("nan")
-    return float(mean[0]), var[0] ** 0.5, explained_variance
+        mean = (x * mask).sum(axis=2) / count  # [3, S]
+        var = (np.square(x - mean[..., None]) * mask).sum(axis=2) / np.maximum(count - 1, 1)
+        explained_variance = np.where(var[2] > 0, 1.0 - var[1] / np.where(var[2] > 0, var[2], 1.0), np.nan)
+    return mean[0], np.sqrt(var[0]), explained_variance
 
 
 class A2C:
-    """The agent owns its model's parameter memory from construction on (see
-    ``flat_params.ParameterGroup``): move the model to its device before building it."""
+    """The agent of S seeds at once. It owns its model's parameter memory from construction on
+    (see ``flat_params.ParameterGroup``): move the model to its device before building it.
 
-    def __init__(self, model: ActorCritic, cfg: AgentConfig):
+    ``acting_streams``: one numpy seed sequence per seed for action sampling (a2c_lab.seeding);
+    None: one stream seeded from torch's global generator (for tests and one-off use).
+    """
+
+    def __init__(self, model: ActorCritic, cfg: AgentConfig,
+                 acting_streams: Sequence[np.random.SeedSequence] | None = None):
         self.model = model
         self.cfg = cfg
         if cfg.name is AgentKind.split:
@@ -71,12 +81,16 @@ class A2C:
             self.group_names = ("the network",)
         self.optimizers = [self._optimizer(group) for group in self.groups]
         self.device = self.groups[0].flat.device
-        # Acting samples with numpy (see ``sampler``); its stream is seeded from torch's, so
-        # one seed still fixes the whole run.
-        self.rng = np.random.default_rng(int(torch.randint(2**62, (1,))))
+        self.num_seeds = model.num_seeds
+        if acting_streams is None:
+            acting_streams = [int(torch.randint(2**62, (1,))) for _ in range(self.num_seeds)]
+        self.rngs = [np.random.default_rng(stream) for stream in acting_streams]
         # On the CPU the numpy arrays are views of the parameters, which the optimizers update
         # in place: one NumpyPolicy serves the whole run. Elsewhere each rollout copies.
         self._cpu_policy = NumpyPolicy(model) if self.device.type == "cpu" else None
+        self.frozen = np.zeros(self.num_seeds, dtype=bool)
+        self._frozen_index: torch.Tensor | None = None
+        self._frozen_rows: list[torch.Tensor] = []
 
     def numpy_policy(self) -> NumpyPolicy:
         """The policy's numpy forward on the current weights."""
@@ -87,81 +101,107 @@ class A2C:
             return FlatRMSprop(group.flat, lr=group.lr, alpha=self.cfg.rmsprop_alpha, eps=self.cfg.eps)
         return FlatAdam(group.flat, lr=group.lr, eps=self.cfg.eps)
 
+    def freeze(self, seed_index: int) -> None:
+        """Stop training a seed (it finished or diverged): its weights are put back after every
+        later step, since a zero gradient still moves Adam's and RMSprop's weights."""
+        self.frozen[seed_index] = True
+        self._frozen_index = torch.from_numpy(np.flatnonzero(self.frozen)).to(self.device)
+        self._frozen_rows = [group.flat.index_select(0, self._frozen_index) for group in self.groups]
+
     def sampler(self, n_steps: int, num_envs: int) -> Policy:
-        """The acting policy for one rollout of ``n_steps`` steps: obs [N, D] -> actions [N],
+        """The acting policy for one rollout of ``n_steps`` steps: obs [S, N, D] -> actions [S, N],
         each a sample of Categorical(softmax(logits)), in numpy (see ``NumpyPolicy``).
 
         Gumbel-max: argmax(logits + g) with g ~ Gumbel(0, 1) drawn independently per logit is an
         exact sample of that distribution. The policy does not change during a rollout, so the
-        noise for all its steps is drawn at once and folded into the output layer's bias.
+        noise for all its steps is drawn at once, from each seed's own generator, and folded into
+        the output layer's bias.
         """
         policy = self.numpy_policy()
-        noise = self.rng.gumbel(size=(n_steps, num_envs, len(policy.out_bias))).astype(np.float32)
-        noisy_biases = iter(policy.out_bias + noise)
+        actions = policy.out_bias.shape[-1]
+        noise = np.stack([rng.gumbel(size=(n_steps, num_envs, actions)) for rng in self.rngs], axis=1)
+        noisy_biases = iter(policy.out_bias + noise.astype(np.float32))  # each [S, N, A]
         return lambda obs: policy.logits(obs, out_bias=next(noisy_biases)).argmax(-1)
 
-    def greedy(self) -> Policy:
-        """The most likely action under the current weights: obs [N, D] -> actions [N]."""
-        policy = self.numpy_policy()
-        return lambda obs: policy.logits(obs).argmax(-1)
+    def greedy(self, seed_index: int) -> Callable[[np.ndarray], np.ndarray]:
+        """One seed's most likely action under its current weights: obs [E, D] -> actions [E]."""
+        policy = self.numpy_policy().select(seed_index)
+        return lambda obs: policy.logits(obs[None])[0].argmax(-1)
 
     def evaluate(self, rollout: Rollout) -> Forward:
         """Batched forwards over the whole rollout: logits and V(obs) with grad, and the
         bootstrap values V(true next obs) without (the backward pass never sees those rows)."""
-        logits, values = self.model(rollout.obs.flatten(0, 1))
+        steps, seeds, envs, dim = rollout.obs.shape
+
+        def per_seed(x: torch.Tensor) -> torch.Tensor:  # [T, S, N, D] -> [S, T*N, D]
+            return x.transpose(0, 1).reshape(seeds, steps * envs, dim)
+
+        def per_step(x: torch.Tensor) -> torch.Tensor:  # [S, T*N, ...] -> [T, S, N, ...] (a view)
+            return x.view(seeds, steps, envs, *x.shape[2:]).transpose(0, 1)
+
+        logits, values = self.model(per_seed(rollout.obs))
         with torch.no_grad():
-            next_values = self.model.value(rollout.next_obs.flatten(0, 1))
-        return Forward(logits, values, next_values.view_as(rollout.rewards))
+            next_values = self.model.value(per_seed(rollout.next_obs))
+        return Forward(per_step(logits), per_step(values), per_step(next_values))
 
     def update(self, rollout: Rollout, out: Forward, advantages: torch.Tensor, value_targets: torch.Tensor,
-               normalize: bool, progress: float) -> dict[str, float]:
-        """One gradient step. ``progress`` in [0, 1) drives the learning-rate schedule.
+               normalize: bool, progress: float) -> Update:
+        """One gradient step for every seed. ``progress`` in [0, 1] drives the learning-rate schedule.
 
-        Raises ``Diverged`` when a loss, the gradient norm or a weight after the step is not
-        finite: these numbers are already computed (or one op each), so the check is cheap.
+        Each seed's loss is its own mean over its own rows; the losses are summed, so each seed's
+        gradient is its own. Masked rows (NEXT_STEP's reset steps) stay out of every mean, of the
+        advantage normalisation statistics and of the logged metrics: each mean below is a
+        weighted sum with ``weights``, 1 / count on a seed's real rows and 0 on masked ones.
 
-        Masked rows (NEXT_STEP's reset steps) stay out of every mean, of the advantage
-        normalisation statistics and of the logged metrics: each mean below is a dot product
-        with ``weights``, 1 / count on real rows and 0 on masked ones.
+        A seed whose loss, gradient norm or largest weight after the step is not finite is
+        reported in ``Update.diverged``: these numbers are already computed (or one op per
+        optimizer), so the check is cheap.
         """
         cfg = self.cfg
-        mask = rollout.mask.flatten()
-        weights = mask / mask.sum()
-        values, targets = out.values, value_targets.flatten()
-        adv = advantages.flatten()
-        adv_mean, adv_std, explained_variance = batch_statistics(adv, targets, values, mask)
+        mask = rollout.mask
+        weights = mask / mask.sum(dim=(0, 2), keepdim=True)
+        values = out.values
+        adv_mean, adv_std, explained_variance = batch_statistics(advantages, value_targets, values, mask)
+        adv = advantages
         if normalize:
-            adv = (adv - adv_mean) / (adv_std + 1e-8)
+            mean = torch.from_numpy(adv_mean.astype(np.float32)).to(self.device).view(1, -1, 1)
+            std = torch.from_numpy(adv_std.astype(np.float32)).to(self.device).view(1, -1, 1)
+            adv = (adv - mean) / (std + 1e-8)
         log_probs = out.logits.log_softmax(-1)
-        neg_action_log_probs = F.nll_loss(log_probs, rollout.actions.flatten(), reduction="none")  # -log pi(a|s)
-        policy_loss = neg_action_log_probs.dot(adv * weights)  # adv has no grad: one node in the graph
-        value_loss = (values - targets).square().dot(weights)
+        neg_action_log_probs = -log_probs.gather(-1, rollout.actions.unsqueeze(-1)).squeeze(-1)  # -log pi(a|s)
+        policy_loss = (neg_action_log_probs * (adv * weights)).sum(dim=(0, 2))  # [S]
+        value_loss = ((values - value_targets).square() * weights).sum(dim=(0, 2))
         loss = policy_loss + cfg.vf_coef * value_loss
         # Without an entropy bonus the entropy is only a metric: leave it out of the graph.
         with torch.set_grad_enabled(cfg.ent_coef > 0):
-            entropy = -(log_probs.exp() * log_probs).sum(-1).dot(weights)
+            entropy = (-(log_probs.exp() * log_probs).sum(-1) * weights).sum(dim=(0, 2))
         if cfg.ent_coef > 0:
             loss = loss - cfg.ent_coef * entropy
 
-        lr_scale = 1.0 - progress if cfg.lr_schedule is Schedule.linear else 1.0
+        lr_scale = 1.0 - min(progress, 1.0) if cfg.lr_schedule is Schedule.linear else 1.0
         for group in self.groups:
             group.grad.zero_()
-        loss.backward()  # into each group's flat .grad (see ParameterGroup)
+        loss.sum().backward()  # into each group's flat .grad (see ParameterGroup)
         norms = []
         for group, optimizer in zip(self.groups, self.optimizers):
             norms.append(group.clip_grad(cfg.max_grad_norm))
             optimizer.lr = group.lr * lr_scale
             optimizer.step(group.grad)
+            if self._frozen_index is not None:
+                group.flat.index_copy_(0, self._frozen_index, self._frozen_rows[self.groups.index(group)])
 
         with torch.no_grad():
-            grad_norm = norms[0] if len(norms) == 1 else torch.stack(norms).norm()
+            grad_norm = norms[0] if len(norms) == 1 else torch.stack(norms).norm(dim=0)
             # The largest |weight| of each group after the step: non-finite iff a weight is.
-            weight_max = [torch.linalg.vector_norm(group.flat, float("inf")) for group in self.groups]
+            weight_max = [torch.linalg.vector_norm(group.flat, float("inf"), dim=1) for group in self.groups]
             numbers = torch.stack([policy_loss, value_loss, entropy, loss, grad_norm, *weight_max]).tolist()
         keys = (m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY, m.TOTAL_LOSS, m.GRAD_NORM)
-        if not all(map(math.isfinite, numbers)):
-            named = [*keys, *(f"largest |weight| of {name}" for name in self.group_names)]
-            raise Diverged(", ".join(f"{k}={v}" for k, v in zip(named, numbers) if not math.isfinite(v)))
-        return {**dict(zip(keys, numbers)), m.EXPLAINED_VARIANCE: explained_variance,
-                m.ADVANTAGE_MEAN: adv_mean, m.ADVANTAGE_STD: adv_std,
-                m.LEARNING_RATE: self.groups[0].lr * lr_scale}
+        named = [*keys, *(f"largest |weight| of {name}" for name in self.group_names)]
+        rows, diverged = [], {}
+        for seed, column in enumerate(zip(*numbers)):
+            if not self.frozen[seed] and not all(map(math.isfinite, column)):
+                diverged[seed] = ", ".join(f"{k}={v}" for k, v in zip(named, column) if not math.isfinite(v))
+            rows.append({**dict(zip(keys, column)), m.EXPLAINED_VARIANCE: float(explained_variance[seed]),
+                         m.ADVANTAGE_MEAN: float(adv_mean[seed]), m.ADVANTAGE_STD: float(adv_std[seed]),
+                         m.LEARNING_RATE: self.groups[0].lr * lr_scale})
+        return Update(rows, diverged)

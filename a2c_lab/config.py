@@ -164,7 +164,8 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     experiment_name: str = "default"  # name of the experiment preset (labels run folders and the W&B group)
-    seed: int = 0  # seeds torch, numpy and every env
+    seed: int = 0  # derives every random stream of the run (a2c_lab.seeding)
+    seeds: List[int] = field(default_factory=list)  # train these seeds as one group (one process); [] = seed
     total_steps: int = 200_000  # env steps summed over all envs
     n_steps: int = 5  # rollout length per env (vector steps per update)
     gamma: float = 0.99  # discount factor

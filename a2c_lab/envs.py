@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from a2c_lab.config import Backend, ConfigError
+from a2c_lab.seeding import env_seeds
 
 
 class VecStep(NamedTuple):
@@ -69,10 +70,13 @@ def check_task(env_id: str) -> None:
 class VectorEnv:
     """N copies of one task behind one interface, whatever gymnasium's autoreset mode."""
 
-    def __init__(self, env_id: str, num_envs: int, backend: Backend, seed: int):
+    def __init__(self, env_id: str, num_envs: int, backend: Backend, seeds: np.random.SeedSequence | int):
         self.backend = resolve_backend(env_id, backend)
         self.num_envs = num_envs
-        self.seed = seed
+        sequence = seeds if isinstance(seeds, np.random.SeedSequence) else np.random.SeedSequence(seeds)
+        # The native vector env draws all its envs from one generator (one seed); the others
+        # take a seed per env.
+        self.reset_seeds = env_seeds(sequence, 1 if self.backend is Backend.native else num_envs)
         if self.backend is Backend.native:
             self.env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         else:
@@ -85,8 +89,9 @@ class VectorEnv:
         self._after_episode_end = np.zeros(num_envs, dtype=bool)
 
     def reset(self) -> np.ndarray:
-        """Seed every env (env i gets seed + i) and return the first observations [N, D]."""
-        obs, _ = self.env.reset(seed=self.seed)
+        """Seed the envs from the stream given at construction; the first observations [N, D]."""
+        seed = self.reset_seeds[0] if self.backend is Backend.native else self.reset_seeds
+        obs, _ = self.env.reset(seed=seed)
         self._after_episode_end[:] = False
         return np.asarray(obs, dtype=np.float32)
 

@@ -1,4 +1,4 @@
-"""Each optimizer's parameters as views of one flat tensor; clipping and the step act on it.
+"""Each optimizer's parameters as views of one tensor, a row per seed; clipping and the step act on it.
 
 Why: on CartPole-sized networks (two 64-64 towers: 12 tensors, about 9k numbers) an update
 costs per-op dispatch, not arithmetic. ``torch.optim`` and ``clip_grad_norm_`` run a few ops
@@ -8,18 +8,29 @@ RMSprop or Adam step five or six.
 
 ``FlatRMSprop`` and ``FlatAdam`` are ``torch.optim``'s single-tensor algorithms for the
 options a2c-lab uses (no momentum, not centred, no weight decay, no amsgrad), written with the
-same ops in the same order, so they give the same numbers; tests/test_flat_params.py checks
-them against ``torch.optim`` step by step.
+same ops in the same order; tests/test_flat_params.py checks them against ``torch.optim`` step
+by step. Both act element by element, so on a [S, P] tensor they are S independent
+optimizers; Adam's step count (its bias correction) is the group's update count, the same
+for every seed.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import torch
+
+# A parameter here is a strided view of its seeds' rows of ``flat`` (not dense: the other
+# parameters' numbers lie between its seeds). Autograd then warns, once, that the gradient's
+# layout differs from the one it prefers, which "may impair performance"; it still accumulates
+# into the views in place (tests/test_flat_params.py checks the numbers), and at these sizes the
+# layout costs nothing measurable.
+warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
 
 
 class ParameterGroup:
-    """Parameters stored as views of one flat tensor, ``flat``, and their gradients as views
-    of another, ``grad``.
+    """Parameters stacked over S seeds ([S, ...]) stored as views of one tensor ``flat`` [S, P]
+    (seed s's numbers in row s), and their gradients as views of another, ``grad``.
 
     After construction the parameters live in ``flat``'s memory: stepping ``flat`` in place
     updates the module. Each parameter's ``.grad`` is its slice of ``grad``, where a backward
@@ -32,23 +43,25 @@ class ParameterGroup:
     def __init__(self, params: list[torch.nn.Parameter], lr: float):
         self.params = params
         self.lr = lr  # base learning rate, before any schedule
-        self.flat = torch.cat([p.detach().flatten() for p in params])
+        seeds = params[0].shape[0]
+        self.flat = torch.cat([p.detach().reshape(seeds, -1) for p in params], dim=1)
         self.grad = torch.zeros_like(self.flat)
         offset = 0
         for p in params:
-            p.data = self.flat[offset:offset + p.numel()].view_as(p)
-            p.grad = self.grad[offset:offset + p.numel()].view_as(p)
-            offset += p.numel()
+            size = p[0].numel()
+            p.data = self.flat[:, offset:offset + size].view(p.shape)
+            p.grad = self.grad[:, offset:offset + size].view(p.shape)
+            offset += size
 
     def clip_grad(self, max_norm: float | None) -> torch.Tensor:
-        """Scale ``grad`` in place to L2 norm at most ``max_norm``, the way
-        ``torch.nn.utils.clip_grad_norm_`` does; returns the norm before clipping."""
-        norm = torch.linalg.vector_norm(self.grad)
+        """Scale each seed's row of ``grad`` in place to L2 norm at most ``max_norm``, as
+        ``torch.nn.utils.clip_grad_norm_`` does for one network; returns the norms [S] before
+        clipping. Each seed is clipped by its own norm, never one across seeds."""
+        norms = torch.linalg.vector_norm(self.grad, dim=1)
         if max_norm is not None:
-            scale = max_norm / (float(norm) + 1e-6)  # one op fewer than tensor arithmetic
-            if scale < 1.0:
-                self.grad.mul_(scale)
-        return norm
+            scale = (max_norm / (norms + 1e-6)).clamp_(max=1.0)
+            self.grad.mul_(scale.unsqueeze(1))
+        return norms
 
 
 class FlatRMSprop:

@@ -1,9 +1,10 @@
-"""Collect n_steps vector steps into named [T, N] tensors, and count finished episodes."""
+"""Collect n_steps vector steps of every seed's envs into named [T, S, N] tensors, and count each
+seed's finished episodes."""
 
 from __future__ import annotations
 
 import time
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -12,7 +13,8 @@ from a2c_lab.envs import VectorEnv
 
 
 class Rollout(NamedTuple):
-    """One rollout; every tensor is [T, N] (obs and next_obs [T, N, D])."""
+    """One rollout of S seeds' envs; every tensor is [T, S, N] (obs and next_obs [T, S, N, D]):
+    T steps, S seeds, N envs per seed."""
 
     obs: torch.Tensor  # observation acted on
     actions: torch.Tensor  # int64
@@ -29,9 +31,9 @@ class Rollout(NamedTuple):
 
 
 class Episodes(NamedTuple):
-    """Episodes that finished during one rollout, in the order they finished."""
+    """Episodes of one seed that finished during one rollout, in the order they finished."""
 
-    env_step: np.ndarray  # env steps (all envs, real transitions) when the episode ended
+    env_step: np.ndarray  # the seed's env steps (its envs, real transitions) when the episode ended
     wall_time: np.ndarray  # seconds since the start of training
     returns: np.ndarray
     lengths: np.ndarray
@@ -39,57 +41,61 @@ class Episodes(NamedTuple):
 
 NO_EPISODES = Episodes(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
 
-Policy = Callable[[np.ndarray], np.ndarray]  # obs [N, D] float32 -> actions [N] int
+Policy = Callable[[np.ndarray], np.ndarray]  # obs [S, N, D] float32 -> actions [S, N] int
 
 
 class Collector:
-    """Steps the vector env with a policy; keeps the current obs and running episode stats."""
+    """Steps each seed's vector env with a policy over all seeds; keeps the current obs and
+    each seed's running episode stats and env-step count."""
 
-    def __init__(self, envs: VectorEnv, start_time: float):
-        self.envs = envs
+    def __init__(self, envs: Sequence[VectorEnv], start_time: float):
+        self.envs = list(envs)
         self.start_time = start_time
-        self.obs = envs.reset()
-        self.env_steps = 0  # real transitions so far, summed over envs
-        self._episode_return = np.zeros(envs.num_envs, dtype=np.float64)
-        self._episode_length = np.zeros(envs.num_envs, dtype=np.int64)
+        self.obs = np.stack([e.reset() for e in self.envs])  # [S, N, D]
+        seeds, n = self.obs.shape[:2]
+        self.env_steps = np.zeros(seeds, dtype=np.int64)  # real transitions so far, per seed
+        self._episode_return = np.zeros((seeds, n), dtype=np.float64)
+        self._episode_length = np.zeros((seeds, n), dtype=np.int64)
 
-    def collect(self, policy: Policy, n_steps: int) -> tuple[Rollout, Episodes]:
-        n, d = self.envs.num_envs, self.envs.obs_dim
-        obs = np.empty((n_steps, n, d), dtype=np.float32)
-        next_obs = np.empty((n_steps, n, d), dtype=np.float32)
-        actions = np.empty((n_steps, n), dtype=np.int64)
-        rewards = np.empty((n_steps, n), dtype=np.float32)
-        terminated = np.empty((n_steps, n), dtype=np.float32)
-        truncated = np.empty((n_steps, n), dtype=np.float32)
-        mask = np.empty((n_steps, n), dtype=np.float32)
+    def collect(self, policy: Policy, n_steps: int) -> tuple[Rollout, list[Episodes]]:
+        s, n, d = self.obs.shape
+        obs = np.empty((n_steps, s, n, d), dtype=np.float32)
+        next_obs = np.empty((n_steps, s, n, d), dtype=np.float32)
+        actions = np.empty((n_steps, s, n), dtype=np.int64)
+        rewards = np.empty((n_steps, s, n), dtype=np.float32)
+        terminated = np.empty((n_steps, s, n), dtype=np.float32)
+        truncated = np.empty((n_steps, s, n), dtype=np.float32)
+        mask = np.empty((n_steps, s, n), dtype=np.float32)
         step_time = np.empty(n_steps)
         # The per-step work is only: act, step, store. Episode bookkeeping is done for the
         # whole rollout at once afterwards (_finished_episodes).
         for t in range(n_steps):
             obs[t] = self.obs
             actions[t] = policy(self.obs)
-            step = self.envs.step(actions[t])
-            rewards[t], terminated[t], truncated[t], mask[t], next_obs[t] = (
-                step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
+            for i, env in enumerate(self.envs):
+                step = env.step(actions[t, i])
+                rewards[t, i], terminated[t, i], truncated[t, i], mask[t, i], next_obs[t, i] = (
+                    step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
+                self.obs[i] = step.obs
             step_time[t] = time.perf_counter()
-            self.obs = step.obs
-        episodes = self._finished_episodes(rewards, terminated, truncated, mask, step_time)
+        episodes = [self._finished_episodes(i, rewards[:, i], terminated[:, i], truncated[:, i], mask[:, i], step_time)
+                    for i in range(s)]
         rollout = Rollout(*(torch.from_numpy(a) for a in
                             (obs, actions, rewards, next_obs, terminated, truncated, mask)))
         return rollout, episodes
 
-    def _finished_episodes(self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+    def _finished_episodes(self, seed: int, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
                            mask: np.ndarray, step_time: np.ndarray) -> Episodes:
-        """Episodes that ended during the rollout ([T, N] arrays), in the order they ended;
-        carries each env's unfinished return and length over to the next rollout.
+        """One seed's episodes that ended during the rollout ([T, N] arrays), in the order they
+        ended; carries each env's unfinished return and length over to the next rollout.
 
         Row by row (T is small), as step by step: add the row's rewards and real steps to each
         env's running sums, then report and zero the envs whose episode ended at that step.
         """
         ended = np.logical_or(terminated, truncated)
-        steps_so_far = (self.env_steps + np.cumsum(mask.sum(axis=1), dtype=np.int64)).tolist()  # [T]
-        self.env_steps = steps_so_far[-1]
-        returns, lengths = self._episode_return, self._episode_length
+        steps_so_far = (self.env_steps[seed] + np.cumsum(mask.sum(axis=1), dtype=np.int64)).tolist()  # [T]
+        self.env_steps[seed] = steps_so_far[-1]
+        returns, lengths = self._episode_return[seed], self._episode_length[seed]
         finished: list[tuple[int, float, float, int]] = []
         for t, row_ended in enumerate(ended.any(axis=1).tolist()):
             returns += rewards[t]

@@ -1,8 +1,10 @@
-"""train(cfg): seed, build, loop (collect -> estimate -> update -> log), summarise."""
+"""train(cfg) and train_group(cfg, seeds): seed, build, loop (collect -> estimate -> update ->
+log), summarise. A run is a group of one seed: one code path."""
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sys
 import time
@@ -15,20 +17,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from a2c_lab import metrics as m
 from a2c_lab.advantages import estimate
-from a2c_lab.agents import A2C
+from a2c_lab.agents import A2C, Update
 from a2c_lab.config import Backend, Config, ConfigError, validate
 from a2c_lab.envs import VectorEnv, check_task, resolve_backend
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
 from a2c_lab.networks import ActorCritic
 from a2c_lab.outcomes import Diverged, Interrupted, SignalGuard, outcome_of
 from a2c_lab.rollout import Collector, Episodes, Rollout
+from a2c_lab.seeding import Streams, streams
 from a2c_lab.run_folder import RUN_CONFIG_FILE, claim, holds_a_run, lock_is_held, write_json, write_status
 from a2c_lab.tracking import Ended, Tracker, make_tracker, run_metadata
 
 log = logging.getLogger(__name__)
-
-EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share seeds with training envs
-
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -56,120 +56,224 @@ def check_config(raw_cfg: DictConfig) -> tuple[Config, Backend]:
     return cfg, backend
 
 
+def max_async_processes() -> int:
+    """Env processes the async backend may start in one group: beyond a few per core they only
+    contend for the cores (and each costs a Python interpreter's memory)."""
+    return max(32, 4 * (os.cpu_count() or 1))
+
+
+def check_processes(cfg: Config, backend: Backend, num_seeds: int) -> None:
+    """The async backend starts a process per env, for every seed of a group."""
+    if backend is not Backend["async"]:
+        return
+    processes = num_seeds * cfg.envs.num_envs
+    if processes > max_async_processes():
+        raise ConfigError(
+            f"invalid config: envs.backend=async with {num_seeds} seeds x envs.num_envs={cfg.envs.num_envs} = "
+            f"{processes} env processes; allowed: at most {max_async_processes()} on this machine "
+            "(use envs.backend=sync or native, or fewer seeds per group)")
+    if processes > (os.cpu_count() or 1):
+        log.warning("envs.backend=async starts %d env processes for %d cores", processes, os.cpu_count())
+
+
 def train(raw_cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Train one A2C run into ``run_dir``; returns its summary.
+    """Train one A2C run (``raw_cfg.seed``) into ``run_dir``; returns its summary.
+
+    A group of one (``train_group``): the same code, the same numbers. Raises ``Diverged`` when
+    the run diverged, after recording it; every other ending as ``train_group`` does.
+    """
+    [result] = train_group(raw_cfg, [int(raw_cfg.seed)], [run_dir], overrides)
+    if isinstance(result, Diverged):
+        raise result
+    return result
+
+
+def seed_config(raw_cfg: DictConfig, seed: int) -> DictConfig:
+    """The config a one-seed run of ``seed`` has: what its folder records."""
+    cfg = raw_cfg.copy()
+    cfg.seed = seed
+    if "seeds" in cfg:
+        cfg.seeds = []
+    return cfg
+
+
+def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path], overrides: list[str] | None = None,
+                group: str | None = None) -> list[dict[str, Any] | Diverged]:
+    """Train S seeds of one config as one batched computation, each into its own run folder.
+
+    Returns, per seed, its summary or the ``Diverged`` that stopped it. Each seed's folder gets
+    exactly what a one-seed run writes (its config with its scalar seed, metrics, status, meta,
+    model, W&B run); a seed that diverges is recorded and frozen while the others go on.
 
     Refused before anything is written (ConfigError, FolderTaken): a bad config, or a folder
-    that holds another run. A config error in a folder of its own leaves status
-    ``not_started`` there with the reason. Every other ending is recorded in the folder (see
-    a2c_lab.outcomes) and re-raised.
+    that holds another run. A config error in folders of their own leaves status
+    ``not_started`` there with the reason. A signal or an error stops every seed still
+    training, records it in each one's folder (see a2c_lab.outcomes), and is re-raised.
     """
-    run_dir = Path(run_dir)
+    run_dirs = [Path(d) for d in run_dirs]
+    configs = [seed_config(raw_cfg, seed) for seed in seeds]
     try:
-        cfg, backend = check_config(raw_cfg)
+        if len(set(seeds)) != len(seeds) or len(run_dirs) != len(seeds):
+            raise ConfigError(f"invalid config: seeds={seeds}; allowed: distinct seeds, one run folder each")
+        checked = [check_config(c) for c in configs]
+        check_processes(checked[0][0], checked[0][1], len(seeds))
     except ConfigError as err:
-        if not holds_a_run(run_dir) and not lock_is_held(run_dir):
-            run_dir.mkdir(parents=True, exist_ok=True)
-            outcome = outcome_of(err)
-            write_status(run_dir, outcome.status, outcome.reason)
+        for run_dir in run_dirs:
+            if not holds_a_run(run_dir) and not lock_is_held(run_dir):
+                run_dir.mkdir(parents=True, exist_ok=True)
+                outcome = outcome_of(err)
+                write_status(run_dir, outcome.status, outcome.reason)
         raise
-    lock = claim(run_dir, cfg.overwrite)
+    locks = []
     try:
-        return _train(cfg, raw_cfg, run_dir, overrides or [], backend)
+        for run_dir, (cfg, _) in zip(run_dirs, checked):
+            locks.append(claim(run_dir, cfg.overwrite))
+        return _train(configs, [c for c, _ in checked], run_dirs, overrides or [], checked[0][1], group)
     finally:
-        lock.release()
+        for lock in locks:
+            lock.release()
 
 
-def _train(cfg: Config, raw_cfg: DictConfig, run_dir: Path, overrides: list[str], backend: Backend) -> dict[str, Any]:
-    # The config these metrics belong to, written by the run itself (Hydra's .hydra/ copy is
-    # rewritten by any later command pointed at this folder, even a refused one).
-    OmegaConf.save(raw_cfg, run_dir / RUN_CONFIG_FILE, resolve=True)
+def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path], overrides: list[str],
+           backend: Backend, group: str | None) -> list[dict[str, Any] | Diverged]:
+    cfg = cfgs[0]  # the seeds' configs differ in their seed alone
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
-    meta = run_metadata(overrides)
-    meta["backend"] = backend.value
-    write_json(run_dir / m.META_FILE, meta)
-    tracker = make_tracker(cfg, raw_cfg, run_dir, meta)
-    ended = Ended()
-    history = _EpisodeHistory()
-    envs = None
-    with SignalGuard(lambda signum: tracker.signalled(signum, ended)) as guard:
+    trackers = []
+    for raw, seed_cfg, run_dir in zip(raw_cfgs, cfgs, run_dirs):
+        # The config these metrics belong to, written by the run itself (Hydra's .hydra/ copy is
+        # rewritten by any later command pointed at this folder, even a refused one).
+        OmegaConf.save(raw, run_dir / RUN_CONFIG_FILE, resolve=True)
+        meta = run_metadata(overrides)
+        meta.update(backend=backend.value, group=group, group_seeds=[c.seed for c in cfgs] if group else None)
+        write_json(run_dir / m.META_FILE, meta)
+        trackers.append(make_tracker(seed_cfg, raw, run_dir, meta))
+    seeds = [c.seed for c in cfgs]
+    run = _Seeds(trackers, [streams(s) for s in seeds], cfg.task.threshold)
+    envs: list[VectorEnv] = []
+    with SignalGuard(run.signalled) as guard:
         try:
-            seed_everything(cfg.seed)
-            envs = VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, cfg.seed)
-            model = ActorCritic(envs.obs_dim, envs.num_actions, cfg.network).to(cfg.device)
-            agent = A2C(model, cfg.agent)
-            summary = _loop(cfg, envs, agent, tracker, history, ended)
-            torch.save(model.state_dict(), run_dir / m.MODEL_FILE)
-            _close_envs(envs)
-            tracker.finish(summary, ended)
-            return summary
+            seed_everything(seeds[0])  # nothing relies on the global generators; libraries may
+            envs = [VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, st.train_envs) for st in run.streams]
+            model = ActorCritic(envs[0].obs_dim, envs[0].num_actions, cfg.network,
+                                init_seeds=[st.init for st in run.streams]).to(cfg.device)
+            agent = A2C(model, cfg.agent, acting_streams=[st.acting for st in run.streams])
+            _loop(cfg, envs, agent, run, run_dirs)
         except BaseException as err:
-            if isinstance(err, Diverged):  # a result: the performance reached before it
-                ended.summary = history.summary(ended.env_step, ended.wall_time, cfg.task.threshold)
-            tracker.fail(err, ended)
-            if envs is not None:
-                _close_envs(envs)
+            run.fail_active(err)
+            _close_envs(envs)
             if isinstance(err, Interrupted):
                 guard.chain(err.signum)
             raise
+    _close_envs(envs)
+    return run.results
 
 
-def _close_envs(envs: VectorEnv) -> None:
+class _Seeds:
+    """Each seed's tracker, episode history, counts and result; which seeds still train."""
+
+    def __init__(self, trackers: list[Tracker], seed_streams: list[Streams], threshold: float | None):
+        self.trackers = trackers
+        self.streams = seed_streams
+        self.threshold = threshold
+        self.histories = [_EpisodeHistory() for _ in trackers]
+        self.ended = [Ended() for _ in trackers]
+        self.results: list[dict[str, Any] | Diverged | None] = [None] * len(trackers)
+
+    @property
+    def active(self) -> list[int]:
+        return [s for s, result in enumerate(self.results) if result is None]
+
+    def summary(self, s: int) -> dict[str, Any]:
+        ended = self.ended[s]
+        return self.histories[s].summary(ended.env_step, ended.wall_time, self.threshold)
+
+    def finish(self, s: int, model: ActorCritic, run_dir: Path) -> None:
+        summary = self.summary(s)
+        torch.save(model.seed_state_dict(s), run_dir / m.MODEL_FILE)
+        self.trackers[s].finish(summary, self.ended[s])
+        self.results[s] = summary
+
+    def diverge(self, s: int, err: Diverged) -> None:
+        self.ended[s].summary = self.summary(s)  # a result: the performance reached before it
+        self.trackers[s].fail(err, self.ended[s])
+        self.results[s] = err
+
+    def fail_active(self, err: BaseException) -> None:
+        for s in self.active:
+            self.trackers[s].fail(err, self.ended[s])
+
+    def signalled(self, signum: int) -> None:
+        for s in self.active:
+            self.trackers[s].signalled(signum, self.ended[s])
+
+
+def _close_envs(envs: list[VectorEnv]) -> None:
     """Close the envs; after a signal their worker processes may be gone already."""
-    try:
-        envs.close()
-    except Exception as err:  # noqa: BLE001 - closing must not mask how the run ended
-        log.warning("closing the envs failed (%s: %s)", type(err).__name__, err)
+    for env in envs:
+        try:
+            env.close()
+        except Exception as err:  # noqa: BLE001 - closing must not mask how the run ended
+            log.warning("closing the envs failed (%s: %s)", type(err).__name__, err)
 
 
-def _loop(cfg: Config, envs: VectorEnv, agent: A2C, tracker: Tracker, history: "_EpisodeHistory",
-          ended: Ended) -> dict[str, Any]:
+def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: _Seeds, run_dirs: list[Path]) -> None:
     start = time.perf_counter()
     collector = Collector(envs, start)
-    next_eval = cfg.eval.interval if cfg.eval.interval > 0 else None
+    batch = cfg.n_steps * cfg.envs.num_envs
+    next_eval = [cfg.eval.interval if cfg.eval.interval > 0 else None] * len(envs)
     bar = _progress_bar(cfg)
-    while collector.env_steps < cfg.total_steps:
-        progress = collector.env_steps / cfg.total_steps
-        # 1. collect n_steps vector steps with the current policy
-        rollout, episodes = collector.collect(agent.sampler(cfg.n_steps, envs.num_envs), cfg.n_steps)
+    updates = 0
+    while run.active:
+        # The schedule follows the group's update count, the same for every seed.
+        progress = updates * batch / cfg.total_steps
+        # 1. collect n_steps vector steps of every seed's envs with the current policies
+        rollout, episodes = collector.collect(agent.sampler(cfg.n_steps, cfg.envs.num_envs), cfg.n_steps)
         if agent.device.type != "cpu":
             rollout = type(rollout)(*(t.to(agent.device) for t in rollout))
-        # 2-3. estimate advantages and the critic's target, then one gradient step; a diverged
-        # update stops the run with everything up to the last good update logged, and nothing after
-        try:
-            update = learn(agent, rollout, cfg, progress)
-        except Diverged as err:
-            raise err.locate(ended.update + 1, collector.env_steps) from None
-        # 4. log: episodes at the env step they ended, the update at the current env step
+        # 2-3. estimate advantages and the critic's targets, then one gradient step for every seed
+        update = learn(agent, rollout, cfg, progress)
+        updates += 1
         wall = time.perf_counter() - start
-        ended.update, ended.env_step, ended.wall_time = ended.update + 1, collector.env_steps, wall
-        tracker.log_episodes(episodes)
-        history.add(episodes)
-        tracker.log_update({m.ENV_STEP: collector.env_steps, m.WALL_TIME: wall, **update,
-                            m.SPS: collector.env_steps / wall})
-        if next_eval is not None and collector.env_steps >= next_eval:
-            tracker.log_eval({m.ENV_STEP: collector.env_steps, m.WALL_TIME: wall,
-                              **evaluate_greedy(agent, cfg)})
-            next_eval += cfg.eval.interval
+        # 4. log, per seed still training: episodes at the env step they ended, the update at
+        # the seed's env step. A seed that diverged logs nothing of this update and is frozen.
+        for s in run.active:
+            env_step = int(collector.env_steps[s])
+            if s in update.diverged:
+                run.diverge(s, Diverged(update.diverged[s], updates, env_step))
+                agent.freeze(s)
+                continue
+            ended = run.ended[s]
+            ended.update, ended.env_step, ended.wall_time = updates, env_step, wall
+            run.trackers[s].log_episodes(episodes[s])
+            run.histories[s].add(episodes[s])
+            run.trackers[s].log_update({m.ENV_STEP: env_step, m.WALL_TIME: wall, **update.rows[s],
+                                        m.SPS: env_step / wall})
+            if next_eval[s] is not None and env_step >= next_eval[s]:
+                run.trackers[s].log_eval({m.ENV_STEP: env_step, m.WALL_TIME: wall,
+                                          **evaluate_greedy(agent, cfg, s, run.streams[s].eval_envs)})
+                next_eval[s] += cfg.eval.interval
+            if env_step >= cfg.total_steps:  # the first update at or past total_steps ends the run
+                run.finish(s, agent.model, run_dirs[s])
+                agent.freeze(s)
         if bar is not None:
-            bar.update(collector.env_steps - bar.n)
+            done = int(collector.env_steps.min())
+            bar.update(min(done, cfg.total_steps) - bar.n)
+            history = run.histories[0]
             if history.count:
-                bar.set_postfix(sps=f"{collector.env_steps / wall:,.0f}", ret20=f"{history.last(20):.1f}", refresh=False)
+                bar.set_postfix(sps=f"{collector.env_steps.sum() / wall:,.0f}", ret20=f"{history.last(20):.1f}",
+                                refresh=False)
     if bar is not None:
         bar.close()
-    wall = time.perf_counter() - start
-    ended.wall_time = wall
-    return history.summary(collector.env_steps, wall, cfg.task.threshold)
 
 
-def learn(agent: A2C, rollout: Rollout, cfg: Config, progress: float) -> dict[str, float]:
+def learn(agent: A2C, rollout: Rollout, cfg: Config, progress: float) -> Update:
     """Forward the rollout (logits and V with grad, V(next obs) without), estimate advantages
     and value targets, then take one gradient step."""
     out = agent.evaluate(rollout)
     dones = rollout.dones
     advantages, value_targets = estimate(
-        cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach().view_as(dones),
+        cfg.advantage, cfg.gamma, rewards=rollout.rewards, values=out.values.detach(),
         next_values=out.next_values, terminated=rollout.terminated if cfg.bootstrap_truncated else dones,
         dones=dones)
     return agent.update(rollout, out, advantages, value_targets, cfg.advantage.normalize, progress)
@@ -216,15 +320,16 @@ class _EpisodeHistory:
         }
 
 
-def evaluate_greedy(agent: A2C, cfg: Config) -> dict[str, float]:
-    """Run ``cfg.eval.episodes`` greedy episodes on separate, separately seeded envs."""
-    envs = VectorEnv(cfg.task.id, cfg.eval.episodes, cfg.envs.backend, cfg.seed + EVAL_SEED_OFFSET)
+def evaluate_greedy(agent: A2C, cfg: Config, seed_index: int, eval_streams: np.random.SeedSequence) -> dict[str, float]:
+    """Run ``cfg.eval.episodes`` greedy episodes of one seed's policy on envs of its own, seeded
+    from its evaluation stream (the same start states at every evaluation)."""
+    envs = VectorEnv(cfg.task.id, cfg.eval.episodes, cfg.envs.backend, eval_streams)
     try:
         obs = envs.reset()
         returns = np.zeros(envs.num_envs)
         lengths = np.zeros(envs.num_envs)
         running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
-        policy = agent.greedy()
+        policy = agent.greedy(seed_index)
         while running.any():
             step = envs.step(policy(obs))
             live = running & step.valid

@@ -151,8 +151,6 @@ def run_config(raw_cfg: DictConfig, meta: dict[str, Any]) -> dict[str, Any]:
 
 def require_credentials() -> None:
     """Fail now, not after training, when an online run has no W&B credentials."""
-    if wandb.run is not None:  # a previous job's run still open in this process
-        wandb.run.finish()
     # Reads WANDB_API_KEY, W&B's settings files and .netrc; never prompts, no network call.
     if not wandb.login(prompt=False, verify=False):
         raise WandbStartError(
@@ -177,7 +175,9 @@ class WandbSink:
                 project=cfg.logger.project, entity=cfg.logger.entity, group=group_name(cfg, run_dir),
                 job_type=variant(cfg), name=run_name(cfg), tags=run_tags(cfg), config=run_config(raw_cfg, meta),
                 id=run_id(run_dir), resume="allow", dir=str(run_dir), mode=mode,
-                reinit="finish_previous",  # a reused worker process never mixes two jobs into one run
+                # Several live runs in one process (a group's seeds), each used through its own
+                # run object; a reused worker process still never mixes two jobs into one run.
+                reinit="create_new",
             )
             self.run.define_metric(m.ENV_STEP)
             self.run.define_metric("*", step_metric=m.ENV_STEP)

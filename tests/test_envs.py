@@ -17,7 +17,7 @@ from conftest import COUNTER_ID
 
 @pytest.mark.parametrize("backend", [Backend.sync, Backend["async"]])
 def test_same_step_autoreset_reports_final_obs_and_truncation(backend):
-    envs = VectorEnv(COUNTER_ID, 2, backend, seed=0)
+    envs = VectorEnv(COUNTER_ID, 2, backend, 0)
     try:
         obs = envs.reset()
         assert obs.tolist() == [[0, 0], [0, 0]]
@@ -35,7 +35,7 @@ def test_same_step_autoreset_reports_final_obs_and_truncation(backend):
 
 
 def test_native_next_step_autoreset_masks_the_reset_step():
-    envs = VectorEnv("CartPole-v1", 4, Backend.native, seed=0)
+    envs = VectorEnv("CartPole-v1", 4, Backend.native, 0)
     try:
         assert envs.next_step_autoreset
         envs.reset()
@@ -53,13 +53,14 @@ def test_native_next_step_autoreset_masks_the_reset_step():
     assert seen_end
 
 
-def first_episode_lengths(backend, seed, num_envs):
-    """Independent reference: count each env's first episode with gymnasium directly."""
-    if backend is Backend.sync:  # env i is seeded with seed + i
+def first_episode_lengths(backend, reset_seeds, num_envs):
+    """Independent reference: count each env's first episode with gymnasium directly, each env
+    seeded with the seed a2c-lab's VectorEnv gave it."""
+    if backend is Backend.sync:  # a seed per env
         lengths = []
         for i in range(num_envs):
             env = gym.make("CartPole-v1")
-            env.reset(seed=seed + i)
+            env.reset(seed=reset_seeds[i])
             length, done = 0, False
             while not done:
                 _, _, term, trunc, _ = env.step(0)
@@ -67,7 +68,7 @@ def first_episode_lengths(backend, seed, num_envs):
             lengths.append(length)
         return lengths
     env = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
-    env.reset(seed=seed)
+    env.reset(seed=reset_seeds[0])  # one generator for all envs
     length, running = np.zeros(num_envs, dtype=int), np.ones(num_envs, dtype=bool)
     while running.any():
         _, _, term, trunc, _ = env.step(np.zeros(num_envs, dtype=np.int64))
@@ -78,34 +79,39 @@ def first_episode_lengths(backend, seed, num_envs):
 
 @pytest.mark.parametrize("backend", [Backend.native, Backend.sync])
 def test_collector_counts_real_transitions_and_episode_lengths(backend):
-    """Episode lengths and env steps match a plain single-env loop with the same actions."""
-    envs = VectorEnv("CartPole-v1", 3, backend, seed=5)
+    """Episode lengths and env steps match a plain single-env loop with the same actions, for
+    each seed of a group of two."""
+    envs = [VectorEnv("CartPole-v1", 3, backend, seed) for seed in (5, 6)]
     collector = Collector(envs, start_time=0.0)
-    always_left = lambda obs: np.zeros(obs.shape[0], dtype=np.int64)  # noqa: E731
-    lengths, masked = [], 0
+    always_left = lambda obs: np.zeros(obs.shape[:2], dtype=np.int64)  # noqa: E731
+    lengths, masked = [[], []], np.zeros(2, dtype=int)
     for _ in range(20):
         rollout, episodes = collector.collect(always_left, n_steps=5)
-        lengths += episodes.lengths.tolist()
-        masked += int((rollout.mask == 0).sum())
+        for s in range(2):
+            lengths[s] += episodes[s].lengths.tolist()
+            np.testing.assert_array_equal(episodes[s].returns, episodes[s].lengths)  # CartPole: reward 1 a step
+        masked += (rollout.mask == 0).sum(dim=(0, 2)).numpy()
         assert (rollout.dones[rollout.mask == 0] == 1).all()
-        np.testing.assert_array_equal(episodes.returns, episodes.lengths)  # CartPole: reward 1 a step
-    envs.close()
-    assert sorted(lengths[:3]) == sorted(first_episode_lengths(backend, seed=5, num_envs=3))
-    assert collector.env_steps == 20 * 5 * 3 - masked
+    for e in envs:
+        e.close()
+    for s in range(2):
+        assert sorted(lengths[s][:3]) == sorted(first_episode_lengths(backend, envs[s].reset_seeds, num_envs=3))
+    assert collector.env_steps.tolist() == (20 * 5 * 3 - masked).tolist()
+    assert lengths[0] != lengths[1]  # two seeds, two streams
     if backend is Backend.sync:
-        assert masked == 0
+        assert masked.sum() == 0
     else:
-        assert masked > 0
+        assert masked.sum() > 0
 
 
 def test_truncated_rows_bootstrap_from_final_obs_in_a_rollout():
-    envs = VectorEnv(COUNTER_ID, 1, Backend.sync, seed=0)
-    collector = Collector(envs, start_time=0.0)
-    rollout, episodes = collector.collect(lambda o: np.zeros(1, dtype=np.int64), n_steps=4)
+    envs = VectorEnv(COUNTER_ID, 1, Backend.sync, 0)
+    collector = Collector([envs], start_time=0.0)
+    rollout, [episodes] = collector.collect(lambda o: np.zeros((1, 1), dtype=np.int64), n_steps=4)
     envs.close()
-    assert rollout.obs[:, 0, 0].tolist() == [0, 1, 2, 0]
-    assert rollout.next_obs[:, 0, 0].tolist() == [1, 2, 3, 1]
-    assert rollout.truncated[:, 0].tolist() == [0, 0, 1, 0]
+    assert rollout.obs[:, 0, 0, 0].tolist() == [0, 1, 2, 0]
+    assert rollout.next_obs[:, 0, 0, 0].tolist() == [1, 2, 3, 1]
+    assert rollout.truncated[:, 0, 0].tolist() == [0, 0, 1, 0]
     assert rollout.terminated.sum() == 0
     assert episodes.lengths.tolist() == [3] and episodes.env_step.tolist() == [3]
 

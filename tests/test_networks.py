@@ -26,15 +26,17 @@ def test_numpy_policy_gives_the_torch_logits(name):
                             actor=HeadConfig(hidden=[16], activation=Activation.relu))
     else:
         cfg = network_config(name)
-    torch.manual_seed(0)
-    model = ActorCritic(6, 3, cfg)
-    obs = torch.randn(50, 6)
+    model = ActorCritic(6, 3, cfg, init_seeds=[0, 1, 2])  # three seeds' networks, stacked
+    obs = torch.randn(3, 50, 6)
     expected = model.policy_logits(obs).detach().numpy()
     # numpy's matmul against torch's: float32 sums in other orders, logits of size ~1.
     np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy()), expected, rtol=1e-5, atol=1e-6)
-    bias = np.random.default_rng(0).standard_normal((50, 3)).astype(np.float32)
+    bias = np.random.default_rng(0).standard_normal((3, 50, 3)).astype(np.float32)
+    out_bias = model.layers["actor"][-1].bias.detach().numpy()[:, None, :]
     np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy(), out_bias=bias),
-                               expected - model.policy_out.bias.detach().numpy() + bias, rtol=1e-5, atol=1e-5)
+                               expected - out_bias + bias, rtol=1e-5, atol=1e-5)
+    one = NumpyPolicy(model).select(1)  # one seed alone: the same numbers as inside the stack
+    np.testing.assert_allclose(one.logits(obs[1:2].numpy()), expected[1:2], rtol=1e-5, atol=1e-6)
 
 
 def test_agents_numpy_policy_follows_the_optimizer():
@@ -44,7 +46,7 @@ def test_agents_numpy_policy_follows_the_optimizer():
     model = ActorCritic(4, 2, NetworkConfig())
     agent = A2C(model, AgentConfig())
     policy = agent.numpy_policy()
-    obs = np.ones((1, 4), dtype=np.float32)
+    obs = np.ones((1, 1, 4), dtype=np.float32)
     before = policy.logits(obs).copy()
     agent.groups[0].flat.add_(0.1)
     assert agent.numpy_policy() is policy
@@ -59,11 +61,11 @@ def test_gumbel_max_sampler_draws_from_the_softmax():
     torch.manual_seed(0)
     model = ActorCritic(3, 4, NetworkConfig())
     agent = A2C(model, AgentConfig())
-    obs = [np.repeat(torch.randn(1, 3).numpy(), 100_000, axis=0) for _ in range(3)]
+    obs = [np.repeat(torch.randn(1, 1, 3).numpy(), 100_000, axis=1) for _ in range(3)]
     sample = agent.sampler(n_steps=3, num_envs=100_000)
     for step_obs in obs:
-        actions = sample(step_obs)
-        probs = model.policy_logits(torch.from_numpy(step_obs[:1])).softmax(-1)[0].detach().numpy()
+        actions = sample(step_obs)[0]
+        probs = model.policy_logits(torch.from_numpy(step_obs[:, :1])).softmax(-1)[0, 0].detach().numpy()
         freq = np.bincount(actions, minlength=4) / len(actions)
         np.testing.assert_allclose(freq, probs, atol=6e-3)  # about 4 standard errors
 
@@ -72,8 +74,8 @@ def test_greedy_takes_the_most_likely_action():
     torch.manual_seed(0)
     model = ActorCritic(4, 3, NetworkConfig())
     obs = torch.randn(200, 4)
-    logits = model.policy_logits(obs).detach().numpy()
-    chosen = A2C(model, AgentConfig()).greedy()(obs.numpy())
+    logits = model.policy_logits(obs[None])[0].detach().numpy()
+    chosen = A2C(model, AgentConfig()).greedy(0)(obs.numpy())
     # Greedy acts on numpy's logits, the reference is torch's: where two actions tie to within
     # rounding either argmax is right, so the chosen action's logit must be the maximum up to a
     # tolerance (and differ from it clearly nowhere).

@@ -8,15 +8,14 @@ The two are different computations of the same update, so weights are compared w
 stated tolerance (TOLERANCE), never bit for bit.
 """
 
-import copy
-
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.distributions import Categorical
 
 from a2c_lab.agents import A2C
-from a2c_lab.config import validate
+from a2c_lab.config import Activation, validate
 from a2c_lab.networks import ActorCritic
 from a2c_lab.rollout import Rollout
 from a2c_lab.trainer import learn
@@ -47,7 +46,7 @@ def notebook_returns_and_advantages(rewards, dones, v, v2, gamma, lam):
 
 
 def random_rollout(steps, envs, obs_dim, seed):
-    """A consistent rollout: inside an episode next_obs[t] is obs[t + 1]."""
+    """A consistent rollout of one seed: inside an episode next_obs[t] is obs[t + 1]. [T, N]."""
     g = torch.Generator().manual_seed(seed)
     terminated = (torch.rand(steps, envs, generator=g) < 0.15).float()
     truncated = (torch.rand(steps, envs, generator=g) < 0.1).float() * (1 - terminated)
@@ -60,73 +59,105 @@ def random_rollout(steps, envs, obs_dim, seed):
                    terminated=terminated, truncated=truncated, mask=torch.ones(steps, envs))
 
 
+def grouped(rollouts):
+    """Per-seed [T, N] rollouts -> one [T, S, N] rollout, as the collector gives a group."""
+    return Rollout(*(torch.stack(parts, dim=1) for parts in zip(*rollouts)))
+
+
+def notebook_towers(model, seed_index):
+    """One seed's towers as the notebook builds them: nn.Sequential of Linear and activation
+    modules, holding a copy of that seed's weights."""
+    def tower(name):
+        modules = []
+        for weight, bias, activation in model.layers[name]:
+            linear = nn.Linear(weight.shape[2], weight.shape[1])
+            linear.weight.data.copy_(weight[seed_index].detach())
+            linear.bias.data.copy_(bias[seed_index].detach())
+            modules.append(linear)
+            if activation is not None:
+                modules.append(nn.Tanh() if activation is Activation.tanh else nn.ReLU())
+        return nn.Sequential(*modules)
+    return tower("actor"), tower("critic")
+
+
+def seed_weights(model, seed_index):
+    return [p[seed_index].detach().clone() for name in ("actor", "critic") for layer in model.layers[name]
+            for p in layer[:2]]
+
+
 def harness_update(cfg, model, rollout):
     """What the trainer does with one rollout."""
     return learn(A2C(model, cfg.agent), rollout, cfg, progress=0.0)
 
 
+SEEDS = [[0], [3, 1, 4]]  # one run alone, and a group of three (the grouped path)
+
+
+@pytest.mark.parametrize("init_seeds", SEEDS, ids=["alone", "group"])
 @pytest.mark.parametrize("experiment,envs", [("notebook_shared", 1), ("notebook_vectorized", 8)])
-def test_shared_agent_matches_notebook(experiment, envs):
+def test_shared_agent_matches_notebook(experiment, envs, init_seeds):
     cfg = validate(make_cfg(f"experiment={experiment}"))
-    torch.manual_seed(0)
-    model = ActorCritic(4, 2, cfg.network)
-    reference = copy.deepcopy(model)
-    initial = copy.deepcopy(model)
-    rollout = random_rollout(cfg.n_steps, envs, 4, seed=1)
-    harness_update(cfg, model, rollout)
+    model = ActorCritic(4, 2, cfg.network, init_seeds=init_seeds)
+    references = [notebook_towers(model, s) for s in range(len(init_seeds))]
+    initial = [seed_weights(model, s) for s in range(len(init_seeds))]
+    rollouts = [random_rollout(cfg.n_steps, envs, 4, seed=1 + s) for s in range(len(init_seeds))]
+    harness_update(cfg, model, grouped(rollouts))
 
-    # --- the notebook's SharedA2C.train ---
-    optimizer = torch.optim.Adam(reference.parameters(), lr=7e-4)
-    states, next_states = rollout.obs, rollout.next_obs
-    rewards, dones = rollout.rewards.unsqueeze(-1), rollout.dones.unsqueeze(-1)
-    probs = Categorical(F.softmax(reference.actor(states), dim=-1))
-    v = reference.critic(states)
-    with torch.no_grad():
-        v2 = reference.critic(next_states)
-    advantages, returns = notebook_returns_and_advantages(rewards, dones, v, v2, 0.99, 0.95)
-    logp = -probs.log_prob(rollout.actions.float())
-    policy_loss = (logp.unsqueeze(-1) * advantages.detach()).mean()
-    value_loss = 0.5 * F.mse_loss(v, returns.detach())
-    entropy_loss = -0.005 * probs.entropy().mean()
-    optimizer.zero_grad()
-    (policy_loss + entropy_loss + value_loss).backward()
-    optimizer.step()
+    for s, ((actor, critic), rollout) in enumerate(zip(references, rollouts)):
+        # --- the notebook's SharedA2C.train, on seed s's weights and rollout alone ---
+        optimizer = torch.optim.Adam([*actor.parameters(), *critic.parameters()], lr=7e-4)
+        states, next_states = rollout.obs, rollout.next_obs
+        rewards, dones = rollout.rewards.unsqueeze(-1), rollout.dones.unsqueeze(-1)
+        probs = Categorical(F.softmax(actor(states), dim=-1))
+        v = critic(states)
+        with torch.no_grad():
+            v2 = critic(next_states)
+        advantages, returns = notebook_returns_and_advantages(rewards, dones, v, v2, 0.99, 0.95)
+        logp = -probs.log_prob(rollout.actions.float())
+        policy_loss = (logp.unsqueeze(-1) * advantages.detach()).mean()
+        value_loss = 0.5 * F.mse_loss(v, returns.detach())
+        entropy_loss = -0.005 * probs.entropy().mean()
+        optimizer.zero_grad()
+        (policy_loss + entropy_loss + value_loss).backward()
+        optimizer.step()
 
-    for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
-        torch.testing.assert_close(ours, theirs, **TOLERANCE, msg=name)
-    # The update moved the weights by far more than the tolerance (or the check above means nothing).
-    assert all(not torch.allclose(a, b, **TOLERANCE) for a, b in zip(model.parameters(), initial.parameters()))
+        theirs = [p.detach() for p in (*actor.parameters(), *critic.parameters())]
+        for k, (ours, reference) in enumerate(zip(seed_weights(model, s), theirs)):
+            torch.testing.assert_close(ours, reference, **TOLERANCE, msg=f"seed {s}, tensor {k}")
+        # The update moved the weights by far more than the tolerance (or the check above means nothing).
+        assert all(not torch.allclose(a, b, **TOLERANCE) for a, b in zip(seed_weights(model, s), initial[s]))
 
 
-def test_split_agent_matches_notebook():
+@pytest.mark.parametrize("init_seeds", SEEDS, ids=["alone", "group"])
+def test_split_agent_matches_notebook(init_seeds):
     cfg = validate(make_cfg("experiment=notebook_split"))
-    torch.manual_seed(0)
-    model = ActorCritic(4, 2, cfg.network)
-    reference = copy.deepcopy(model)
-    rollout = random_rollout(cfg.n_steps, 1, 4, seed=2)
-    harness_update(cfg, model, rollout)
+    model = ActorCritic(4, 2, cfg.network, init_seeds=init_seeds)
+    references = [notebook_towers(model, s) for s in range(len(init_seeds))]
+    rollouts = [random_rollout(cfg.n_steps, 1, 4, seed=2 + s) for s in range(len(init_seeds))]
+    harness_update(cfg, model, grouped(rollouts))
 
-    # --- the notebook's A2C.train: two networks, two optimizers, two backward passes ---
-    actor, critic = reference.actor, reference.critic
-    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=5e-4)
-    critic_optimizer = torch.optim.Adam(critic.parameters(), lr=7e-4)
-    states, next_states = rollout.obs[:, 0], rollout.next_obs[:, 0]
-    rewards, dones = rollout.rewards[:, 0].unsqueeze(-1), rollout.dones[:, 0].unsqueeze(-1)
-    v = critic(states)
-    with torch.no_grad():
-        v2 = critic(next_states)
-    advantages, returns = notebook_returns_and_advantages(rewards, dones, v, v2, 0.99, None)
-    probs = Categorical(F.softmax(actor(states), dim=1))
-    logp = -probs.log_prob(rollout.actions[:, 0].float())
-    policy_loss = (logp.unsqueeze(-1) * advantages.detach()).mean()
-    value_loss = F.mse_loss(v, returns.detach())
-    entropy_loss = -0.005 * probs.entropy().mean()
-    actor_optimizer.zero_grad()
-    (policy_loss + entropy_loss).backward()
-    actor_optimizer.step()
-    critic_optimizer.zero_grad()
-    value_loss.backward()
-    critic_optimizer.step()
+    for s, ((actor, critic), rollout) in enumerate(zip(references, rollouts)):
+        # --- the notebook's A2C.train: two networks, two optimizers, two backward passes ---
+        actor_optimizer = torch.optim.Adam(actor.parameters(), lr=5e-4)
+        critic_optimizer = torch.optim.Adam(critic.parameters(), lr=7e-4)
+        states, next_states = rollout.obs[:, 0], rollout.next_obs[:, 0]
+        rewards, dones = rollout.rewards[:, 0].unsqueeze(-1), rollout.dones[:, 0].unsqueeze(-1)
+        v = critic(states)
+        with torch.no_grad():
+            v2 = critic(next_states)
+        advantages, returns = notebook_returns_and_advantages(rewards, dones, v, v2, 0.99, None)
+        probs = Categorical(F.softmax(actor(states), dim=1))
+        logp = -probs.log_prob(rollout.actions[:, 0].float())
+        policy_loss = (logp.unsqueeze(-1) * advantages.detach()).mean()
+        value_loss = F.mse_loss(v, returns.detach())
+        entropy_loss = -0.005 * probs.entropy().mean()
+        actor_optimizer.zero_grad()
+        (policy_loss + entropy_loss).backward()
+        actor_optimizer.step()
+        critic_optimizer.zero_grad()
+        value_loss.backward()
+        critic_optimizer.step()
 
-    for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
-        torch.testing.assert_close(ours, theirs, **TOLERANCE, msg=name)
+        theirs = [p.detach() for p in (*actor.parameters(), *critic.parameters())]
+        for k, (ours, reference) in enumerate(zip(seed_weights(model, s), theirs)):
+            torch.testing.assert_close(ours, reference, **TOLERANCE, msg=f"seed {s}, tensor {k}")

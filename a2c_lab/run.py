@@ -16,6 +16,9 @@ def main(cfg: DictConfig) -> float | None:
     # submitit) then never pays torch's import (about 1.5 s) before starting its workers.
     from a2c_lab.trainer import train
 
+    if cfg.seeds:  # a group: several seeds, each in its own run folder (a2c_lab.groups)
+        from a2c_lab.groups import run_group
+        return run_group(cfg)
     summary = train(cfg)
     return summary.get("summary/last100_return")
 

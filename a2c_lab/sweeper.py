@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,8 +178,13 @@ def make_groups(jobs: list[Job], slots: int, group_size: int | None) -> list[Gro
 # --- the contract with the group job -----------------------------------------------------------
 
 def quote(value: str) -> str:
-    """A string as a quoted element of a Hydra override list."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A string as a quoted element of a Hydra override list.
+
+    In Hydra's grammar a backslash is literal unless it comes before a quote: so a quote
+    becomes ``\\'`` and any backslashes before a quote (or before the closing one) are doubled.
+    """
+    escaped = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", value)
+    return "'" + re.sub(r"(\\+)$", lambda m: m.group(1) * 2, escaped) + "'"
 
 
 def group_overrides(group: Group) -> list[str]:
@@ -294,13 +300,11 @@ def _group_errors(groups: list[Group], returns: Sequence[Any]) -> list[str]:
 
     errors = []
     for group, ret in zip(groups, returns):
-        if getattr(ret, "status", None) == JobStatus.FAILED:
-            try:
-                ret.return_value
-            except GroupFailed:
-                continue
-            except Exception as err:  # noqa: BLE001 - reported, the sweep goes on
-                errors.append(f"{GROUPS_DIR}/{group.num}: {type(err).__name__}: {err}")
+        # ``_return_value``, not ``return_value``: the property logs "Error executing job" with the
+        # group's overrides and re-raises, which says nothing the summary does not say better.
+        err = getattr(ret, "_return_value", None)
+        if getattr(ret, "status", None) == JobStatus.FAILED and not isinstance(err, GroupFailed):
+            errors.append(f"{GROUPS_DIR}/{group.num}: {type(err).__name__}: {err}")
     return errors
 
 

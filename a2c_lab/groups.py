@@ -110,8 +110,8 @@ def run_group(cfg: DictConfig) -> list[float | None]:
     results: list[float | None] = []
     failed: list[str] = []
     for index, run in enumerate(runs):
-        _write_hydra_files(run, hydra_cfg)
         try:
+            _write_hydra_files(run, hydra_cfg)
             with _job_log(run.run_dir / f"{hydra_cfg.job.name}.log"):
                 summary = train(run.cfg, run_dir=run.run_dir, overrides=run.overrides)
             results.append(summary.get(M.LAST100_RETURN))

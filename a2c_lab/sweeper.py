@@ -272,7 +272,7 @@ def summary_text(jobs: list[Job], sweep_dir: Path, n_groups: int, group_errors: 
         rel = os.path.relpath(job.run_dir, sweep_dir)
         return job.run_dir if rel.startswith("..") else rel
 
-    lines = [f"Sweep summary: {len(jobs)} jobs in {n_groups} groups; run folders under {sweep_dir}/ "
+    lines = [f"Sweep summary: {_count(len(jobs), 'job')} in {_count(n_groups, 'group')}; run folders under {sweep_dir}/ "
              f"(plan: {PLAN_FILE})"]
     for category in CATEGORIES:
         entries = found[category]
@@ -290,6 +290,10 @@ def summary_text(jobs: list[Job], sweep_dir: Path, n_groups: int, group_errors: 
     lines.append(f"Exit code {code}: " + (f"{unfinished} of {len(jobs)} jobs did not finish." if unfinished
                                            else "every job finished."))
     return "\n".join(lines), code
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _group_errors(groups: list[Group], returns: Sequence[Any]) -> list[str]:

@@ -237,7 +237,7 @@ def test_one_seed_fails_and_the_others_finish(tmp_path):
               f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert out.returncode == 1
     lines = summary_lines(out.stdout)
-    assert lines[0].startswith("Sweep summary: 3 jobs in 1 groups;")
+    assert lines[0].startswith("Sweep summary: 3 jobs in 1 group;")
     assert lines[1].split() == ["finished", "2", "0,", "2"]
     failed = lines.index(next(line for line in lines if line.startswith("  failed")))
     assert lines[failed].split() == ["failed", "1", "1"]

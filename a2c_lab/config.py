@@ -16,7 +16,7 @@ from enum import Enum
 from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 
 class ConfigError(ValueError):
@@ -155,6 +155,14 @@ class LoggerConfig:
 
 
 @dataclass
+class GroupConfig:
+    """Where a group's seeds write; set by the grouping sweeper (a2c_lab.sweeper), not by hand."""
+
+    run_dirs: List[str] = field(default_factory=list)  # one run folder per entry of seeds; empty = <output>/<i>
+    jobs: List[int] = field(default_factory=list)  # the sweep's job number of each seed; empty = 0, 1, ...
+
+
+@dataclass
 class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -165,7 +173,8 @@ class Config:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     experiment_name: str = "default"  # name of the experiment preset (labels run folders and the W&B group)
     seed: int = 0  # derives every random stream of the run (a2c_lab.seeding)
-    seeds: List[int] = field(default_factory=list)  # train these seeds as one group (one process); [] = seed
+    seeds: List[int] = field(default_factory=list)  # non-empty: train these seeds as one group (seed is then unused)
+    group: GroupConfig = field(default_factory=GroupConfig)  # the group's run folders (bookkeeping)
     total_steps: int = 200_000  # env steps summed over all envs
     n_steps: int = 5  # rollout length per env (vector steps per update)
     gamma: float = 0.99  # discount factor
@@ -179,7 +188,20 @@ class Config:
 # Keys that say how a run is executed or recorded, not what it learns: they never split runs
 # into different variants in a comparison, and (with the resume keys to come) may differ when a
 # run is continued. A key listed here covers its whole subtree (``logger`` = ``logger.*``).
-BOOKKEEPING_KEYS = ("logger", "progress", "device", "torch_threads", "overwrite")
+BOOKKEEPING_KEYS = ("logger", "progress", "device", "torch_threads", "overwrite", "group")
+
+
+def seed_config(cfg: DictConfig, seed: int) -> DictConfig:
+    """The config of a one-seed run of ``seed``, as a group trains it: what its folder records
+    (its scalar seed; no group keys)."""
+    one = cfg.copy()
+    with open_dict(one):
+        one.seed = seed
+        if "seeds" in one:
+            one.seeds = []
+        if "group" in one:
+            one.group = OmegaConf.structured(GroupConfig)
+    return one
 
 
 def register_configs() -> None:
@@ -261,4 +283,8 @@ def validate(cfg: DictConfig | Config) -> Config:
     _check(c.torch_threads >= 0, "torch_threads", c.torch_threads, "0 (torch default) or an integer >= 1")
     _check(re.fullmatch(r"cpu|mps|cuda(:\d+)?", c.device) is not None, "device", c.device,
            "cpu, cuda, cuda:N or mps")
+    for key in ("run_dirs", "jobs"):
+        given = getattr(c.group, key)
+        _check(not given or len(given) == len(c.seeds), f"group.{key}", given,
+               f"empty, or one entry per seed in seeds ({len(c.seeds)})")
     return c

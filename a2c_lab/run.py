@@ -2,8 +2,9 @@
 
 A single run's exit code says how it ended (a2c_lab.outcomes): 0 finished, 1 failed, 2 a
 config error or a folder that holds another run (one message, no traceback), 3 diverged,
-128 + n a signal n. In a multirun the same endings are recorded in each job's folder and do not
-stop the other jobs, except a signal, which stops the sweep.
+128 + n a signal n. A group (``seeds=[...]``) ends with 3 if a seed diverged. In a multirun the
+same endings are recorded in each job's folder and do not stop the other jobs, except a signal,
+which stops the sweep; the grouping sweeper (a2c_lab.sweeper) then sets the exit code.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> float | list | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -35,11 +36,20 @@ def main(cfg: DictConfig) -> float | None:
     run_dir = hydra_cfg.runtime.output_dir
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     try:
+        if cfg.seeds:  # a group: several seeds as one computation, each in its own run folder
+            from a2c_lab.groups import run_group
+
+            results = run_group(cfg)
+            diverged = [r for r in results if isinstance(r, Diverged)]
+            if diverged:
+                raise Diverged(f"{len(diverged)} of {len(results)} seeds diverged (each recorded in its folder): "
+                               + "; ".join(str(d) for d in diverged))
+            return [r.get("summary/last100_return") for r in results]
         summary = train(cfg, run_dir, list(hydra_cfg.overrides.task))
     except (ConfigError, FolderTaken, Diverged) as err:
         print(f"a2c-lab: {err}\n  run folder: {run_dir}", file=sys.stderr)
         if multirun:
-            raise  # recorded in the folder; Hydra's sweeper goes on with the other jobs
+            raise  # recorded in the folder; the sweeper goes on with the other jobs
         sys.exit(outcome_of(err).exit_code)
     except Interrupted as err:
         print(f"a2c-lab: {err}; status 'interrupted' in {run_dir}", file=sys.stderr)
@@ -50,8 +60,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def cli() -> None:
-    """The launching process: forwards SIGTERM and SIGHUP to launcher workers, and exits with
-    128 + n after a signal n."""
+    """The launching process: forwards SIGINT, SIGTERM and SIGHUP to launcher workers, and exits
+    with 128 + n after a signal n."""
     os.environ[LAUNCHER_PID_VAR] = str(os.getpid())
     forward_signals_to_children()
     try:

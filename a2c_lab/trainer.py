@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from a2c_lab import metrics as m
 from a2c_lab.advantages import estimate
 from a2c_lab.agents import A2C, Update
-from a2c_lab.config import Backend, Config, ConfigError, validate
+from a2c_lab.config import Backend, Config, ConfigError, seed_config, validate
 from a2c_lab.envs import VectorEnv, check_task, resolve_backend
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
 from a2c_lab.networks import ActorCritic
@@ -88,22 +88,16 @@ def train(raw_cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None 
     return result
 
 
-def seed_config(raw_cfg: DictConfig, seed: int) -> DictConfig:
-    """The config a one-seed run of ``seed`` has: what its folder records."""
-    cfg = raw_cfg.copy()
-    cfg.seed = seed
-    if "seeds" in cfg:
-        cfg.seeds = []
-    return cfg
-
-
-def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path], overrides: list[str] | None = None,
-                group: str | None = None) -> list[dict[str, Any] | Diverged]:
+def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path],
+                overrides: list[str] | list[list[str]] | None = None, group: dict[str, Any] | str | None = None
+                ) -> list[dict[str, Any] | Diverged]:
     """Train S seeds of one config as one batched computation, each into its own run folder.
 
     Returns, per seed, its summary or the ``Diverged`` that stopped it. Each seed's folder gets
     exactly what a one-seed run writes (its config with its scalar seed, metrics, status, meta,
     model, W&B run); a seed that diverges is recorded and frozen while the others go on.
+    ``overrides``: the command-line overrides (one list, or one per seed) for meta.json;
+    ``group``: what meta.json says of the group.
 
     Refused before anything is written (ConfigError, FolderTaken): a bad config, or a folder
     that holds another run. A config error in folders of their own leaves status
@@ -111,7 +105,7 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
     training, records it in each one's folder (see a2c_lab.outcomes), and is re-raised.
     """
     run_dirs = [Path(d) for d in run_dirs]
-    configs = [seed_config(raw_cfg, seed) for seed in seeds]
+    configs = [seed_config(raw_cfg, seed) for seed in seeds]  # what each seed's folder records
     try:
         if len(set(seeds)) != len(seeds) or len(run_dirs) != len(seeds):
             raise ConfigError(f"invalid config: seeds={seeds}; allowed: distinct seeds, one run folder each")
@@ -128,24 +122,28 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
     try:
         for run_dir, (cfg, _) in zip(run_dirs, checked):
             locks.append(claim(run_dir, cfg.overwrite))
-        return _train(configs, [c for c, _ in checked], run_dirs, overrides or [], checked[0][1], group)
+        per_seed = overrides if overrides and isinstance(overrides[0], list) else [list(overrides or [])] * len(seeds)
+        return _train(configs, [c for c, _ in checked], run_dirs, per_seed, checked[0][1], group)
     finally:
         for lock in locks:
             lock.release()
 
 
-def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path], overrides: list[str],
-           backend: Backend, group: str | None) -> list[dict[str, Any] | Diverged]:
+def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path], overrides: list[list[str]],
+           backend: Backend, group: dict[str, Any] | str | None) -> list[dict[str, Any] | Diverged]:
     cfg = cfgs[0]  # the seeds' configs differ in their seed alone
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
     trackers = []
-    for raw, seed_cfg, run_dir in zip(raw_cfgs, cfgs, run_dirs):
+    for index, (raw, seed_cfg, run_dir, seed_overrides) in enumerate(zip(raw_cfgs, cfgs, run_dirs, overrides)):
         # The config these metrics belong to, written by the run itself (Hydra's .hydra/ copy is
         # rewritten by any later command pointed at this folder, even a refused one).
         OmegaConf.save(raw, run_dir / RUN_CONFIG_FILE, resolve=True)
-        meta = run_metadata(overrides)
-        meta.update(backend=backend.value, group=group, group_seeds=[c.seed for c in cfgs] if group else None)
+        meta = run_metadata(seed_overrides)
+        meta["backend"] = backend.value
+        if group is not None:
+            meta["group"] = {**group, "index": index} if isinstance(group, dict) else {"name": group, "index": index}
+            meta["group"].setdefault("seeds", [c.seed for c in cfgs])
         write_json(run_dir / m.META_FILE, meta)
         trackers.append(make_tracker(seed_cfg, raw, run_dir, meta))
     seeds = [c.seed for c in cfgs]

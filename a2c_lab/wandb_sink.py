@@ -93,7 +93,8 @@ def run_id(run_dir: Path) -> str:
 
 
 def launch_dir(run_dir: Path) -> Path:
-    """The folder that names this launch: the sweep folder in a Hydra multirun, else the run folder."""
+    """The folder that names this launch: the sweep folder in a Hydra multirun, else the single
+    run's output folder (the run folder itself, or the folder of a hand-written group's seeds)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -101,6 +102,8 @@ def launch_dir(run_dir: Path) -> Path:
         hydra_cfg = HydraConfig.get()
         if hydra_cfg.mode == RunMode.MULTIRUN:
             return Path(hydra_cfg.sweep.dir)
+        if hydra_cfg.runtime.output_dir:
+            return Path(hydra_cfg.runtime.output_dir)
     return Path(run_dir)
 
 

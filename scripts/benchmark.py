@@ -298,7 +298,8 @@ def section_sweep(s: Settings, res: Results) -> None:
             sweep_dir = Path(tempfile.mkdtemp(prefix="a2c_lab_sweep_"))
             command = [sys.executable, "-m", "a2c_lab.run", "-m", "agent=shared,split", "seed=0,1,2",
                        f"total_steps={s.sweep_steps}", f"logger={logger}", "progress=false", "torch_threads=1",
-                       f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep_dir}"]
+                       f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep_dir}",
+                       "hydra/sweeper=basic"]  # one job per seed: this section compares launchers
             if launcher == "joblib":
                 command.append("hydra.launcher.n_jobs=2")
             res.add("sweep", f"{launcher} launcher", "load_1min_before", os.getloadavg()[0], "", r)

@@ -1,6 +1,7 @@
 """Test-only Hydra callback and task: a job that crashes mid-run, and which process ran it.
 
-``A2cLabCrash-v0`` is CartPole whose ``step`` raises after ``crash_after`` steps of one env.
+``A2cLabCrash-v0`` is CartPole whose ``step`` raises after ``crash_after`` steps of one env;
+``A2cLabCrashSecond-v0`` does so only in the second env built in its process.
 Gymnasium's registry lives in each process, and Hydra's launchers run jobs in other
 processes (joblib's workers, submitit's jobs), so the job's process must register the id
 itself: pass this module's callback to Hydra, which sends it with the job wherever it runs
@@ -24,6 +25,7 @@ from gymnasium.envs.classic_control import CartPoleEnv
 from hydra.experimental.callback import Callback
 
 CRASH_ID = "A2cLabCrash-v0"
+CRASH_SECOND_ID = "A2cLabCrashSecond-v0"  # only the second env built in a process crashes
 PID_FILE = "job_pid.txt"
 CRASH_AFTER = 100  # steps of one env: with 8 envs, about 800 env steps into the run
 
@@ -41,10 +43,29 @@ class CrashingCartPole(CartPoleEnv):
         return super().step(action)
 
 
+class SecondCrashes(CartPoleEnv):
+    """Only the second instance to take a step in its process crashes (after ``CRASH_AFTER`` steps).
+    Instances that never step (the task check's, a vector env's probe) do not count: in a group of
+    seeds with one env each, trained in seed order, exactly the second seed fails."""
+
+    stepped = 0  # instances of this process that have taken a step
+
+    def step(self, action):
+        if not hasattr(self, "order"):
+            SecondCrashes.stepped += 1
+            self.order, self.steps = SecondCrashes.stepped, 0
+        self.steps += 1
+        if self.order == 2 and self.steps > CRASH_AFTER:
+            raise RuntimeError(f"{CRASH_SECOND_ID} crashed on purpose after {CRASH_AFTER} steps")
+        return super().step(action)
+
+
 def register() -> None:
     if CRASH_ID not in gym.registry:
         gym.register(CRASH_ID, entry_point=f"{__name__}:CrashingCartPole", max_episode_steps=500,
                      kwargs={"crash_after": CRASH_AFTER})
+    if CRASH_SECOND_ID not in gym.registry:
+        gym.register(CRASH_SECOND_ID, entry_point=f"{__name__}:SecondCrashes", max_episode_steps=500)
 
 
 class JobProbe(Callback):

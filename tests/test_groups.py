@@ -71,7 +71,7 @@ def test_each_seed_folder_holds_a_one_seed_run(tmp_path, fast_cfg):
         saved = OmegaConf.load(run_dir / RUN_CONFIG_FILE)
         assert saved.seed == seed and list(saved.seeds) == []  # its own scalar seed, as a one-seed run
         meta = json.loads((run_dir / m.META_FILE).read_text())
-        assert meta["group"] == "g7" and meta["group_seeds"] == [3, 4]
+        assert meta["group"] == {"name": "g7", "index": seed - 3, "seeds": [3, 4]}
         summary = json.loads((run_dir / m.SUMMARY_FILE).read_text())
         assert summary == pytest.approx(result) and summary[m.TOTAL_ENV_STEPS] >= 600
         assert len(read_csv(run_dir / m.EVAL_FILE)) == 2

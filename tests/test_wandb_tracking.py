@@ -373,8 +373,12 @@ LAUNCHERS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", list(LAUNCHERS))
 def test_multirun_one_run_per_job(tmp_path, launcher):
-    """Four jobs, two of them crashing: four W&B runs, one per job, grouped, none mixed."""
-    out = a2c("-m", "seed=0,1", f"task.id=CartPole-v1,{CRASH_ID}", *QUICK, PROBE, *LAUNCHERS[launcher],
+    """Four jobs, two of them crashing: four W&B runs, one per job, grouped, none mixed.
+
+    ``hydra/sweeper=basic``: one Hydra job per seed, so the process probe tells how each launcher
+    runs jobs. Grouped seeds' W&B runs: ``tests/test_sweeper.py``.
+    """
+    out = a2c("-m", "hydra/sweeper=basic", "seed=0,1", f"task.id=CartPole-v1,{CRASH_ID}", *QUICK, PROBE, *LAUNCHERS[launcher],
               f"hydra.sweep.dir={tmp_path}/sweeps/{STAMPED}", cwd=tmp_path)
     assert out.returncode != 0 and "crashed on purpose" in out.stderr  # Hydra re-raises after the sweep
     sweep_dir = only(list((tmp_path / "sweeps").iterdir()))

@@ -111,17 +111,22 @@ def test_a_signal_marks_the_run_interrupted(tmp_path, sig):
     assert run.info["summary"]["status"] == "interrupted"
 
 
+SWEEPS = {**LAUNCHERS, "basic sweeper": ["hydra/sweeper=basic"]}  # the others group seeds (the default)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["group", "parent"])
-@pytest.mark.parametrize("launcher", list(LAUNCHERS))
+@pytest.mark.parametrize("launcher", list(SWEEPS))
 def test_a_signal_stops_a_sweep_under_every_launcher(tmp_path, launcher, target):
     """SIGTERM to the process group (a terminal, SLURM) or to the launching process alone
     (``kill PID``, ``timeout``): every job that had started says interrupted, its W&B run is
-    failed with exit code 143, and the sweep exits with 143."""
+    failed with exit code 143, and the sweep exits with 143. Grouped (the default), both seeds
+    train at once: in one group job (basic, submitit_local) or in two (joblib, 2 slots). With
+    ``hydra/sweeper=basic`` and the basic launcher, one job at a time."""
     sweep = tmp_path / "sweep"
-    proc = start("-m", "seed=0,1", FOREVER, *QUIET, "logger.log_interval=5", *LAUNCHERS[launcher],
+    proc = start("-m", "seed=0,1", FOREVER, *QUIET, "logger.log_interval=5", *SWEEPS[launcher],
                  f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    running = [sweep / "0"] if launcher == "basic" else [sweep / "0", sweep / "1"]  # basic: one at a time
+    running = [sweep / "0"] if launcher == "basic sweeper" else [sweep / "0", sweep / "1"]
     for run_dir in running:
         wait_for_updates(run_dir, rows=10, timeout=180)
     if target == "group":
@@ -130,7 +135,7 @@ def test_a_signal_stops_a_sweep_under_every_launcher(tmp_path, launcher, target)
         os.kill(proc.pid, signal.SIGTERM)
     _, stderr = proc.communicate(timeout=180)
     assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
-    if launcher == "basic":
+    if launcher == "basic sweeper":
         assert not (sweep / "1").exists()  # the sweep stopped: the second job never started
     for run_dir in running:
         status = read_json(run_dir / m.STATUS_FILE)

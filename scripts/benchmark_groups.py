@@ -1,0 +1,205 @@
+"""Batched seeds (issue 10): what training S seeds as one computation buys, and what each
+speed piece of the hot path is worth at that setting.
+
+    python scripts/benchmark_groups.py              # about 6 minutes on 2 cores
+    python scripts/benchmark_groups.py --quick      # a smoke run
+
+Every case trains the same S seeds of ``experiment=sb3_matched`` (8 envs per seed, RMSprop,
+clipping 0.5, W&B off) in this process, one torch thread; throughput is the env steps of all
+seeds over the wall time of the training call. The cases alternate within each repeat
+(reversed in odd repeats), so drift hits all of them:
+
+grouped            ``train_group``: the S seeds as one batched computation (the default).
+one at a time      ``train`` per seed, one after the other: what ``hydra/sweeper=basic`` does
+                   in one process (the peer).
+torch acting       grouped, but acting with a torch forward and ``Categorical.sample`` instead of
+                   ``NumpyPolicy`` (the piece a comment in networks.py justifies).
+torch.optim        grouped, but the parameters as ordinary stacked tensors stepped by
+                   ``torch.optim.RMSprop(foreach=True)`` with per-seed clipping in torch ops,
+                   instead of ``flat_params`` (the piece a comment in flat_params.py justifies).
+
+Prints the medians and the ratios against "grouped", and writes results/benchmark_groups.md
+and .csv. A piece of the hot path stays only if removing it costs more than 10%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from a2c_lab import agents, trainer  # noqa: E402
+from a2c_lab.config import register_configs  # noqa: E402
+
+OVERRIDES = ["experiment=sb3_matched", "logger=none", "eval.interval=0", "progress=false", "torch_threads=1"]
+BAR = 0.10  # a piece must be worth more than this share of throughput
+
+
+def compose(total_steps: int):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return hydra_compose("config", overrides=[*OVERRIDES, f"total_steps={total_steps}"])
+
+
+# --- the alternatives the ablations swap in ------------------------------------------------
+
+def torch_sampler(self, n_steps, num_envs):
+    """Acting in plain torch: the policy forward and a categorical sample per env step."""
+    def act(obs):
+        with torch.inference_mode():
+            logits = self.model.policy_logits(torch.from_numpy(obs))
+            return torch.distributions.Categorical(logits=logits).sample().numpy()
+    return act
+
+
+class TorchOptimGroup:
+    """Stacked parameters as ordinary tensors: per-seed clipping with torch ops over the list,
+    and ``torch.optim`` for the step. Duck-types flat_params.ParameterGroup for A2C.update."""
+
+    def __init__(self, params, lr):
+        self.params, self.lr = params, lr
+        for p in params:
+            p.grad = torch.zeros_like(p)
+
+    @property
+    def grad(self):
+        return _Zeroer(self.params)
+
+    @property
+    def flat(self):
+        return torch.cat([p.detach().flatten(1) for p in self.params], dim=1)
+
+    def clip_grad(self, max_norm):
+        norms = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad.flatten(1), dim=1)
+                                                      for p in self.params]), dim=0)
+        if max_norm is not None:
+            scale = (max_norm / (norms + 1e-6)).clamp_(max=1.0)
+            torch._foreach_mul_([p.grad for p in self.params],
+                                [scale.view(-1, *[1] * (p.dim() - 1)) for p in self.params])
+        return norms
+
+
+class _Zeroer:
+    def __init__(self, params):
+        self.params = params
+
+    def zero_(self):
+        for p in self.params:
+            p.grad.zero_()
+
+
+class TorchOptimizer:
+    def __init__(self, group, cfg):
+        self.torch = torch.optim.RMSprop(group.params, lr=group.lr, alpha=cfg.rmsprop_alpha, eps=cfg.eps, foreach=True)
+        self.lr = group.lr
+
+    def step(self, grad):
+        for g in self.torch.param_groups:
+            g["lr"] = self.lr
+        self.torch.step()
+
+
+@contextmanager
+def patched(case: str):
+    saved = agents.A2C.sampler, agents.ParameterGroup, agents.A2C._optimizer
+    if case == "torch acting":
+        agents.A2C.sampler = torch_sampler
+    elif case == "torch.optim":
+        agents.ParameterGroup = TorchOptimGroup
+        agents.A2C._optimizer = lambda self, group: TorchOptimizer(group, self.cfg)
+    try:
+        yield
+    finally:
+        agents.A2C.sampler, agents.ParameterGroup, agents.A2C._optimizer = saved
+
+
+def run_case(case: str, seeds: list[int], total_steps: int) -> float:
+    """Env steps of all seeds per second of the training call."""
+    cfg = compose(total_steps)
+    folder = Path(tempfile.mkdtemp(prefix="a2c_lab_groups_"))
+    try:
+        start = time.perf_counter()
+        with patched(case):
+            if case == "one at a time":
+                summaries = [trainer.train(trainer.seed_config(cfg, s), folder / str(s)) for s in seeds]
+            else:
+                summaries = trainer.train_group(cfg, seeds, [folder / str(s) for s in seeds])
+        wall = time.perf_counter() - start
+    finally:
+        shutil.rmtree(folder)
+    return sum(s["summary/env_steps"] for s in summaries) / wall
+
+
+CASES = ("grouped", "one at a time", "torch acting", "torch.optim")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seeds", type=int, default=8, help="seeds per group (default 8)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=40_000, help="env steps per seed (default 40k)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmark_groups")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.steps = 1, 4_000
+    torch.set_num_threads(1)
+    seeds = list(range(args.seeds))
+    run_case("grouped", seeds[:2], 2_000)  # warm-up: first-call costs outside the timed runs
+    rows = []
+    for r in range(args.repeats):
+        for case in CASES if r % 2 == 0 else CASES[::-1]:
+            sps = run_case(case, seeds, args.steps)
+            rows.append({"repeat": r, "case": case, "seeds": len(seeds), "env_steps_per_s": sps})
+            print(f"  [r{r}] {case}: {sps:,.0f} env steps/s (all seeds)", flush=True)
+    medians = {c: statistics.median(row["env_steps_per_s"] for row in rows if row["case"] == c) for c in CASES}
+    ratios = {c: [g["env_steps_per_s"] / o["env_steps_per_s"] for g, o in zip(
+        [row for row in rows if row["case"] == "grouped"], [row for row in rows if row["case"] == c])] for c in CASES}
+    lines = [f"# Batched seeds: {len(seeds)} seeds x 8 envs, experiment=sb3_matched, {args.steps:,} env steps per seed",
+             "",
+             f"{platform.processor() or platform.machine()}, torch {torch.__version__}, numpy {np.__version__}, "
+             f"{args.repeats} alternating repeats; `python scripts/benchmark_groups.py`.",
+             "",
+             "| case | env steps/s, all seeds (median) | grouped / case (median, range) | verdict |",
+             "|---|---:|---:|---|"]
+    for case in CASES:
+        ratio = ratios[case]
+        spread = f"{statistics.median(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f})"
+        if case == "grouped":
+            verdict = ""
+        elif case == "one at a time":
+            verdict = "the peer: what grouping buys"
+        else:
+            gain = statistics.median(ratio) - 1
+            verdict = f"the piece is worth {gain:+.0%}: " + ("keep (> 10%)" if gain > BAR else "remove (<= 10%)")
+        lines.append(f"| {case} | {medians[case]:,.0f} | {spread} | {verdict} |")
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if not args.quick:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".md").write_text(report)
+        with open(args.out.with_suffix(".csv"), "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,8 +23,8 @@ _NUMPY_IN_PLACE = {Activation.tanh: lambda x: np.tanh(x, out=x), Activation.relu
 
 
 class Layer(NamedTuple):
-    weight: nn.Parameter  # [S, out, in]
-    bias: nn.Parameter  # [S, out]
+    weight: nn.Parameter  # [S, in, out]: x @ weight, no transpose on the hot path
+    bias: nn.Parameter  # [S, 1, out]: broadcast over the batch, no unsqueeze on the hot path
     activation: Optional[Activation]  # after the affine map; None for an output layer
 
 
@@ -87,15 +87,15 @@ class ActorCritic(nn.Module):
         for name, sizes in towers.items():
             self.layers[name] = []
             for k, (_, _, activation) in enumerate(sizes):
-                weight = nn.Parameter(torch.stack([net[name][k][0] for net in networks]))
-                bias = nn.Parameter(torch.stack([net[name][k][1] for net in networks]))
+                weight = nn.Parameter(torch.stack([net[name][k][0].T for net in networks]))
+                bias = nn.Parameter(torch.stack([net[name][k][1] for net in networks]).unsqueeze(1))
                 self.weights.extend([weight, bias])
                 self.layers[name].append(Layer(weight, bias, activation))
 
     @staticmethod
     def _forward_layers(layers: list[Layer], x: torch.Tensor) -> torch.Tensor:
         for weight, bias, activation in layers:
-            x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+            x = torch.baddbmm(bias, x, weight)
             if activation is not None:
                 x = _TORCH[activation](x)
         return x
@@ -118,10 +118,11 @@ class ActorCritic(nn.Module):
         return [p for layer in self.layers["critic"] for p in layer[:2]]
 
     def seed_state_dict(self, seed_index: int) -> dict[str, torch.Tensor]:
-        """One seed's weights, named ``<tower>.<layer>.weight|bias`` as an nn.Linear stack would be."""
-        return {f"{name}.{k}.{part}": tensor[seed_index].detach().clone().cpu()
+        """One seed's weights, named ``<tower>.<layer>.weight|bias`` and shaped as an nn.Linear
+        stack holds them (weight [out, in])."""
+        return {f"{name}.{k}.{part}": tensor.detach().cpu().clone()
                 for name, layers in self.layers.items() for k, layer in enumerate(layers)
-                for part, tensor in (("weight", layer.weight), ("bias", layer.bias))}
+                for part, tensor in (("weight", layer.weight[seed_index].T), ("bias", layer.bias[seed_index, 0]))}
 
 
 class NumpyPolicy:
@@ -140,27 +141,27 @@ class NumpyPolicy:
     def __init__(self, model: ActorCritic):
         layers = model.layers["trunk"] + model.layers["actor"]
         self.hidden: list[tuple[np.ndarray, np.ndarray, Callable | None]] = [
-            (weight.detach().cpu().numpy().transpose(0, 2, 1), bias.detach().cpu().numpy()[:, None, :],
+            (weight.detach().cpu().numpy(), bias.detach().cpu().numpy(),
              _NUMPY_IN_PLACE[activation]) for weight, bias, activation in layers[:-1]]
         out = layers[-1]
-        self.out_weight_t = out.weight.detach().cpu().numpy().transpose(0, 2, 1)  # [S, in, A]
-        self.out_bias = out.bias.detach().cpu().numpy()[:, None, :]  # [S, 1, A]
+        self.out_weight = out.weight.detach().cpu().numpy()  # [S, in, A]
+        self.out_bias = out.bias.detach().cpu().numpy()  # [S, 1, A]
 
     def select(self, seed_index: int) -> "NumpyPolicy":
         """The same forward for one seed alone (views, no copy)."""
         one = object.__new__(NumpyPolicy)
         keep = slice(seed_index, seed_index + 1)
         one.hidden = [(w[keep], b[keep], activation) for w, b, activation in self.hidden]
-        one.out_weight_t, one.out_bias = self.out_weight_t[keep], self.out_bias[keep]
+        one.out_weight, one.out_bias = self.out_weight[keep], self.out_bias[keep]
         return one
 
     def logits(self, obs: np.ndarray, out_bias: np.ndarray | None = None) -> np.ndarray:
         """obs [S, B, D] float32 -> logits [S, B, A]; ``out_bias`` [S, B, A] replaces the output bias."""
         x = obs
-        for weight_t, bias, activation in self.hidden:
-            x = np.matmul(x, weight_t)
+        for weight, bias, activation in self.hidden:
+            x = np.matmul(x, weight)
             x += bias
             activation(x)
-        x = np.matmul(x, self.out_weight_t)
+        x = np.matmul(x, self.out_weight)
         x += self.out_bias if out_bias is None else out_bias
         return x

@@ -32,7 +32,7 @@ def test_numpy_policy_gives_the_torch_logits(name):
     # numpy's matmul against torch's: float32 sums in other orders, logits of size ~1.
     np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy()), expected, rtol=1e-5, atol=1e-6)
     bias = np.random.default_rng(0).standard_normal((3, 50, 3)).astype(np.float32)
-    out_bias = model.layers["actor"][-1].bias.detach().numpy()[:, None, :]
+    out_bias = model.layers["actor"][-1].bias.detach().numpy()  # [S, 1, A]
     np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy(), out_bias=bias),
                                expected - out_bias + bias, rtol=1e-5, atol=1e-5)
     one = NumpyPolicy(model).select(1)  # one seed alone: the same numbers as inside the stack

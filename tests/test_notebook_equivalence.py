@@ -70,9 +70,9 @@ def notebook_towers(model, seed_index):
     def tower(name):
         modules = []
         for weight, bias, activation in model.layers[name]:
-            linear = nn.Linear(weight.shape[2], weight.shape[1])
-            linear.weight.data.copy_(weight[seed_index].detach())
-            linear.bias.data.copy_(bias[seed_index].detach())
+            linear = nn.Linear(weight.shape[1], weight.shape[2])  # a2c-lab stores [S, in, out]
+            linear.weight.data.copy_(weight[seed_index].detach().T)
+            linear.bias.data.copy_(bias[seed_index, 0].detach())
             modules.append(linear)
             if activation is not None:
                 modules.append(nn.Tanh() if activation is Activation.tanh else nn.ReLU())
@@ -81,8 +81,9 @@ def notebook_towers(model, seed_index):
 
 
 def seed_weights(model, seed_index):
-    return [p[seed_index].detach().clone() for name in ("actor", "critic") for layer in model.layers[name]
-            for p in layer[:2]]
+    """One seed's weights in nn.Linear's layout (weight [out, in])."""
+    return [p.detach().clone() for name in ("actor", "critic") for layer in model.layers[name]
+            for p in (layer.weight[seed_index].T, layer.bias[seed_index, 0])]
 
 
 def harness_update(cfg, model, rollout):

@@ -14,9 +14,10 @@ one at a time      ``train`` per seed, one after the other: what ``hydra/sweeper
                    in one process (the peer).
 torch acting       grouped, but acting with a torch forward and ``Categorical.sample`` instead of
                    ``NumpyPolicy`` (the piece a comment in networks.py justifies).
-torch.optim        grouped, but the parameters as ordinary stacked tensors stepped by
-                   ``torch.optim.RMSprop(foreach=True)`` with per-seed clipping in torch ops,
-                   instead of ``flat_params`` (the piece a comment in flat_params.py justifies).
+
+A hand-written flat-tensor optimizer (flat_params.py) was measured here too, against
+``torch.optim(foreach=True)`` with per-seed clipping in torch ops: +3% (0.89-1.38), so it was
+removed (see a2c_lab/agents.py).
 
 Prints the medians and the ratios against "grouped", and writes results/benchmark_groups.md
 and .csv. A piece of the hot path stays only if removing it costs more than 10%.
@@ -68,65 +69,15 @@ def torch_sampler(self, n_steps, num_envs):
     return act
 
 
-class TorchOptimGroup:
-    """Stacked parameters as ordinary tensors: per-seed clipping with torch ops over the list,
-    and ``torch.optim`` for the step. Duck-types flat_params.ParameterGroup for A2C.update."""
-
-    def __init__(self, params, lr):
-        self.params, self.lr = params, lr
-        for p in params:
-            p.grad = torch.zeros_like(p)
-
-    @property
-    def grad(self):
-        return _Zeroer(self.params)
-
-    @property
-    def flat(self):
-        return torch.cat([p.detach().flatten(1) for p in self.params], dim=1)
-
-    def clip_grad(self, max_norm):
-        norms = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad.flatten(1), dim=1)
-                                                      for p in self.params]), dim=0)
-        if max_norm is not None:
-            scale = (max_norm / (norms + 1e-6)).clamp_(max=1.0)
-            torch._foreach_mul_([p.grad for p in self.params],
-                                [scale.view(-1, *[1] * (p.dim() - 1)) for p in self.params])
-        return norms
-
-
-class _Zeroer:
-    def __init__(self, params):
-        self.params = params
-
-    def zero_(self):
-        for p in self.params:
-            p.grad.zero_()
-
-
-class TorchOptimizer:
-    def __init__(self, group, cfg):
-        self.torch = torch.optim.RMSprop(group.params, lr=group.lr, alpha=cfg.rmsprop_alpha, eps=cfg.eps, foreach=True)
-        self.lr = group.lr
-
-    def step(self, grad):
-        for g in self.torch.param_groups:
-            g["lr"] = self.lr
-        self.torch.step()
-
-
 @contextmanager
 def patched(case: str):
-    saved = agents.A2C.sampler, agents.ParameterGroup, agents.A2C._optimizer
+    saved = agents.A2C.sampler
     if case == "torch acting":
         agents.A2C.sampler = torch_sampler
-    elif case == "torch.optim":
-        agents.ParameterGroup = TorchOptimGroup
-        agents.A2C._optimizer = lambda self, group: TorchOptimizer(group, self.cfg)
     try:
         yield
     finally:
-        agents.A2C.sampler, agents.ParameterGroup, agents.A2C._optimizer = saved
+        agents.A2C.sampler = saved
 
 
 def run_case(case: str, seeds: list[int], total_steps: int) -> float:
@@ -146,7 +97,7 @@ def run_case(case: str, seeds: list[int], total_steps: int) -> float:
     return sum(s["summary/env_steps"] for s in summaries) / wall
 
 
-CASES = ("grouped", "one at a time", "torch acting", "torch.optim")
+CASES = ("grouped", "one at a time", "torch acting")
 
 
 def main(argv=None) -> int:

@@ -48,7 +48,9 @@ def test_agents_numpy_policy_follows_the_optimizer():
     policy = agent.numpy_policy()
     obs = np.ones((1, 1, 4), dtype=np.float32)
     before = policy.logits(obs).copy()
-    agent.groups[0].flat.add_(0.1)
+    with torch.no_grad():  # an in-place step, as torch.optim takes one
+        for p in agent.groups[0]:
+            p.add_(0.1)
     assert agent.numpy_policy() is policy
     assert not np.allclose(policy.logits(obs), before)
     # numpy against torch (see above); atol for logits near 0, where rtol alone allows nothing.

@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
-from a2c_lab.networks import ActorCritic, NumpyPolicy
+from a2c_lab.networks import ActorCritic
 from a2c_lab.rollout import Policy, Rollout
 
 
@@ -106,16 +106,9 @@ class A2C:
         if acting_streams is None:
             acting_streams = [int(torch.randint(2**62, (1,))) for _ in range(self.num_seeds)]
         self.rngs = [np.random.default_rng(stream) for stream in acting_streams]
-        # On the CPU the numpy arrays are views of the parameters, which the optimizers update
-        # in place: one NumpyPolicy serves the whole run. Elsewhere each rollout copies.
-        self._cpu_policy = NumpyPolicy(model) if self.device.type == "cpu" else None
         self.frozen = np.zeros(self.num_seeds, dtype=bool)
         self._frozen_index: torch.Tensor | None = None
         self._frozen_rows: list[list[torch.Tensor]] = []
-
-    def numpy_policy(self) -> NumpyPolicy:
-        """The policy's numpy forward on the current weights."""
-        return self._cpu_policy or NumpyPolicy(self.model)
 
     def _optimizer(self, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
         if self.cfg.optimizer is OptimizerKind.rmsprop:
@@ -131,23 +124,30 @@ class A2C:
 
     def sampler(self, n_steps: int, num_envs: int) -> Policy:
         """The acting policy for one rollout of ``n_steps`` steps: obs [S, N, D] -> actions [S, N],
-        each a sample of Categorical(softmax(logits)), in numpy (see ``NumpyPolicy``).
+        each a sample of Categorical(softmax(logits)).
 
         Gumbel-max: argmax(logits + g) with g ~ Gumbel(0, 1) drawn independently per logit is an
         exact sample of that distribution. The policy does not change during a rollout, so the
-        noise for all its steps is drawn at once, from each seed's own generator, and folded into
-        the output layer's bias.
+        noise for all its steps is drawn at once, from each seed's own generator (a seed's actions
+        never depend on the other seeds of its group).
         """
-        policy = self.numpy_policy()
-        actions = policy.out_bias.shape[-1]
+        actions = self.model.layers["actor"][-1].bias.shape[-1]
         noise = np.stack([rng.gumbel(size=(n_steps, num_envs, actions)) for rng in self.rngs], axis=1)
-        noisy_biases = iter(policy.out_bias + noise.astype(np.float32))  # each [S, N, A]
-        return lambda obs: policy.logits(obs, out_bias=next(noisy_biases)).argmax(-1)
+        steps = iter(torch.from_numpy(noise.astype(np.float32)).to(self.device))  # each [S, N, A]
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                logits = self.model.policy_logits(torch.from_numpy(obs).to(self.device))
+                return (logits + next(steps)).argmax(-1).cpu().numpy()
+        return act
 
     def greedy(self, seed_index: int) -> Callable[[np.ndarray], np.ndarray]:
         """One seed's most likely action under its current weights: obs [E, D] -> actions [E]."""
-        policy = self.numpy_policy().select(seed_index)
-        return lambda obs: policy.logits(obs[None])[0].argmax(-1)
+        def act(obs: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                logits = self.model.policy_logits(torch.from_numpy(obs).to(self.device)[None], seed_index)
+                return logits[0].argmax(-1).cpu().numpy()
+        return act
 
     def evaluate(self, rollout: Rollout) -> Forward:
         """Batched forwards over the whole rollout: logits and V(obs) with grad, and the

@@ -1,5 +1,10 @@
 """obs -> (policy logits, value) for S seeds at once: one definition of the network, every
-weight stacked over seeds ([S, out, in]), and its policy forward in numpy for acting.
+weight stacked over seeds ([S, in, out]), used alike for acting and for learning.
+
+Acting in numpy (a second forward, on views of the weights) was measured at the grouped setting
+(8 seeds x 8 envs, ``scripts/benchmark_groups.py``): worth +9% (1.04-1.18, 5 alternating
+repeats) and +10% (0.86-1.30, 3 repeats) over this torch forward, not more than the 10% a
+second implementation must gain to stay, so acting runs this forward too.
 
 A group of seeds trains as one computation: each layer is one batched matmul (``baddbmm``)
 over the seeds, so an op does S seeds' work for one dispatch. The seeds share nothing: seed s
@@ -10,16 +15,14 @@ generator (``init_seeds``), so they do not depend on which other seeds share the
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from a2c_lab.config import Activation, HeadConfig, Init, NetworkConfig
 
 _TORCH = {Activation.tanh: torch.tanh, Activation.relu: torch.relu}
-_NUMPY_IN_PLACE = {Activation.tanh: lambda x: np.tanh(x, out=x), Activation.relu: lambda x: np.maximum(x, 0, out=x)}
 
 
 class Layer(NamedTuple):
@@ -105,8 +108,13 @@ class ActorCritic(nn.Module):
         features = self._forward_layers(self.layers["trunk"], obs)
         return self._forward_layers(self.layers["actor"], features), self._forward_layers(self.layers["critic"], features).squeeze(-1)
 
-    def policy_logits(self, obs: torch.Tensor) -> torch.Tensor:
-        return self._forward_layers(self.layers["actor"], self._forward_layers(self.layers["trunk"], obs))
+    def policy_logits(self, obs: torch.Tensor, seed_index: int | None = None) -> torch.Tensor:
+        """obs [S, B, D] -> logits [S, B, A]; with ``seed_index``, obs [1, B, D] for that seed alone."""
+        trunk, actor = self.layers["trunk"], self.layers["actor"]
+        if seed_index is not None:
+            one = slice(seed_index, seed_index + 1)
+            trunk, actor = ([Layer(w[one], b[one], a) for w, b, a in layers] for layers in (trunk, actor))
+        return self._forward_layers(actor, self._forward_layers(trunk, obs))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self._forward_layers(self.layers["critic"], self._forward_layers(self.layers["trunk"], obs)).squeeze(-1)
@@ -123,45 +131,3 @@ class ActorCritic(nn.Module):
         return {f"{name}.{k}.{part}": tensor.detach().cpu().clone()
                 for name, layers in self.layers.items() for k, layer in enumerate(layers)
                 for part, tensor in (("weight", layer.weight[seed_index].T), ("bias", layer.bias[seed_index, 0]))}
-
-
-class NumpyPolicy:
-    """The policy's forward (trunk, actor tower) in numpy, for every seed at once, on the
-    weights the model has when this is built.
-
-    Why: acting runs one forward per env step on a handful of observations per seed. There
-    torch's per-op dispatch (about 4 us an op here) is nearly the whole cost and numpy's is about
-    1 us. Measured at the grouped benchmark setting (see scripts/benchmark.py and the comment
-    at ``A2C.numpy_policy``). tests/test_networks.py checks it against the torch forward.
-
-    On the CPU the arrays are views of the parameters' memory (no copy), so they follow every
-    in-place update of the parameters; elsewhere they are copies of the weights at build time.
-    """
-
-    def __init__(self, model: ActorCritic):
-        layers = model.layers["trunk"] + model.layers["actor"]
-        self.hidden: list[tuple[np.ndarray, np.ndarray, Callable | None]] = [
-            (weight.detach().cpu().numpy(), bias.detach().cpu().numpy(),
-             _NUMPY_IN_PLACE[activation]) for weight, bias, activation in layers[:-1]]
-        out = layers[-1]
-        self.out_weight = out.weight.detach().cpu().numpy()  # [S, in, A]
-        self.out_bias = out.bias.detach().cpu().numpy()  # [S, 1, A]
-
-    def select(self, seed_index: int) -> "NumpyPolicy":
-        """The same forward for one seed alone (views, no copy)."""
-        one = object.__new__(NumpyPolicy)
-        keep = slice(seed_index, seed_index + 1)
-        one.hidden = [(w[keep], b[keep], activation) for w, b, activation in self.hidden]
-        one.out_weight, one.out_bias = self.out_weight[keep], self.out_bias[keep]
-        return one
-
-    def logits(self, obs: np.ndarray, out_bias: np.ndarray | None = None) -> np.ndarray:
-        """obs [S, B, D] float32 -> logits [S, B, A]; ``out_bias`` [S, B, A] replaces the output bias."""
-        x = obs
-        for weight, bias, activation in self.hidden:
-            x = np.matmul(x, weight)
-            x += bias
-            activation(x)
-        x = np.matmul(x, self.out_weight)
-        x += self.out_bias if out_bias is None else out_bias
-        return x

@@ -1,4 +1,4 @@
-"""The numpy acting forward against the torch forward, and the sampler's distribution."""
+"""The stacked forward seed by seed, the sampler's distribution, and greedy actions."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ import torch
 
 from a2c_lab.agents import A2C
 from a2c_lab.config import Activation, AgentConfig, HeadConfig, NetworkConfig, validate
-from a2c_lab.networks import ActorCritic, NumpyPolicy
+from a2c_lab.networks import ActorCritic
 from conftest import CONF_DIR, make_cfg
 
 NETWORKS = sorted(p.stem for p in (Path(CONF_DIR) / "network").glob("*.yaml"))
@@ -20,42 +20,24 @@ def network_config(name: str) -> NetworkConfig:
 
 
 @pytest.mark.parametrize("name", NETWORKS + ["relu_trunk"])
-def test_numpy_policy_gives_the_torch_logits(name):
+def test_one_seed_alone_gives_its_slice_of_the_stack(name):
+    """The stacked forward is S networks side by side: seed s alone (``seed_index``) gives what
+    the stack gives in row s. Batched matmuls over 1 or 3 seeds may sum in other orders: a
+    stated tolerance for logits of order 1."""
     if name == "relu_trunk":
         cfg = NetworkConfig(trunk=HeadConfig(hidden=[32], activation=Activation.relu),
                             actor=HeadConfig(hidden=[16], activation=Activation.relu))
     else:
         cfg = network_config(name)
-    model = ActorCritic(6, 3, cfg, init_seeds=[0, 1, 2])  # three seeds' networks, stacked
+    model = ActorCritic(6, 3, cfg, init_seeds=[0, 1, 2])
     obs = torch.randn(3, 50, 6)
-    expected = model.policy_logits(obs).detach().numpy()
-    # numpy's matmul against torch's: float32 sums in other orders, logits of size ~1.
-    np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy()), expected, rtol=1e-5, atol=1e-6)
-    bias = np.random.default_rng(0).standard_normal((3, 50, 3)).astype(np.float32)
-    out_bias = model.layers["actor"][-1].bias.detach().numpy()  # [S, 1, A]
-    np.testing.assert_allclose(NumpyPolicy(model).logits(obs.numpy(), out_bias=bias),
-                               expected - out_bias + bias, rtol=1e-5, atol=1e-5)
-    one = NumpyPolicy(model).select(1)  # one seed alone: the same numbers as inside the stack
-    np.testing.assert_allclose(one.logits(obs[1:2].numpy()), expected[1:2], rtol=1e-5, atol=1e-6)
-
-
-def test_agents_numpy_policy_follows_the_optimizer():
-    """On the CPU the agent keeps one NumpyPolicy whose arrays are views of the parameters:
-    after an in-place step (what the optimizers do) it gives the new logits."""
-    torch.manual_seed(0)
-    model = ActorCritic(4, 2, NetworkConfig())
-    agent = A2C(model, AgentConfig())
-    policy = agent.numpy_policy()
-    obs = np.ones((1, 1, 4), dtype=np.float32)
-    before = policy.logits(obs).copy()
-    with torch.no_grad():  # an in-place step, as torch.optim takes one
-        for p in agent.groups[0]:
-            p.add_(0.1)
-    assert agent.numpy_policy() is policy
-    assert not np.allclose(policy.logits(obs), before)
-    # numpy against torch (see above); atol for logits near 0, where rtol alone allows nothing.
-    np.testing.assert_allclose(policy.logits(obs), model.policy_logits(torch.from_numpy(obs)).detach().numpy(),
-                               rtol=1e-5, atol=1e-6)
+    stacked = model.policy_logits(obs)
+    for s in range(3):
+        torch.testing.assert_close(model.policy_logits(obs[s:s + 1], seed_index=s), stacked[s:s + 1],
+                                   rtol=1e-5, atol=1e-6)
+    alone = ActorCritic(6, 3, cfg, init_seeds=[1])  # seed 1's network built alone: the same weights
+    for (w, b, _), (w1, b1, _) in zip(model.layers["actor"], alone.layers["actor"]):
+        assert torch.equal(w[1], w1[0]) and torch.equal(b[1], b1[0])  # the same draws, copied: exact
 
 
 def test_gumbel_max_sampler_draws_from_the_softmax():
@@ -63,7 +45,7 @@ def test_gumbel_max_sampler_draws_from_the_softmax():
     torch.manual_seed(0)
     model = ActorCritic(3, 4, NetworkConfig())
     agent = A2C(model, AgentConfig())
-    obs = [np.repeat(torch.randn(1, 1, 3).numpy(), 100_000, axis=1) for _ in range(3)]
+    obs = [np.repeat(torch.randn(1, 1, 3).numpy(), 100_000, axis=1) for _ in range(3)]  # [S=1, N, D]
     sample = agent.sampler(n_steps=3, num_envs=100_000)
     for step_obs in obs:
         actions = sample(step_obs)[0]
@@ -78,8 +60,8 @@ def test_greedy_takes_the_most_likely_action():
     obs = torch.randn(200, 4)
     logits = model.policy_logits(obs[None])[0].detach().numpy()
     chosen = A2C(model, AgentConfig()).greedy(0)(obs.numpy())
-    # Greedy acts on numpy's logits, the reference is torch's: where two actions tie to within
-    # rounding either argmax is right, so the chosen action's logit must be the maximum up to a
-    # tolerance (and differ from it clearly nowhere).
+    # Greedy runs one seed's slice (seed_index), the reference the stack: other batched-matmul
+    # orders, so where two actions tie to within rounding either argmax is right; the chosen
+    # action's logit must be the maximum up to a tolerance (and differ from it clearly nowhere).
     np.testing.assert_allclose(logits[np.arange(len(obs)), chosen], logits.max(-1), rtol=0, atol=1e-5)
     assert (chosen == logits.argmax(-1)).mean() > 0.95  # and it is not, say, always action 0

@@ -271,7 +271,7 @@ def validate(cfg: DictConfig | Config) -> Config:
     _check(c.envs.num_envs >= 1, "envs.num_envs", c.envs.num_envs, "an integer >= 1")
     _check(c.task.threshold is None or _finite(c.task.threshold), "task.threshold", c.task.threshold,
            "null (none) or a finite number")
-    _check(SEED_RANGE[0] <= c.seed <= SEED_RANGE[1], "seed", c.seed, f"an integer in [0, 2**32 - 1]")
+    _check(SEED_RANGE[0] <= c.seed <= SEED_RANGE[1], "seed", c.seed, "an integer in [0, 2**32 - 1]")
     _check(0 < c.gamma <= 1, "gamma", c.gamma, "(0, 1]")
     _check(c.n_steps >= 1, "n_steps", c.n_steps, "an integer >= 1")
     rollout = c.n_steps * c.envs.num_envs

@@ -9,7 +9,6 @@ costs the local metrics.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import platform
 import socket
@@ -19,7 +18,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from omegaconf import DictConfig
 
@@ -129,31 +128,33 @@ class Tracker:
     """Fans events out to the local files and any extra sinks."""
 
     def __init__(self, local: LocalFiles, extras: list[Sink] | None = None):
+        self.local = local
         self.sinks: list[Sink] = [local, *(extras or [])]
 
-    def _each(self, method: str, *args) -> None:
+    def _each(self, event: Callable[[Sink], None], name: str) -> None:
+        """``event`` on every sink; an extra sink that raises is reported once and dropped."""
         for sink in list(self.sinks):
             try:
-                getattr(sink, method)(*args)
+                event(sink)
             except Exception as err:  # noqa: BLE001 - an extra output must not end the run
-                if isinstance(sink, LocalFiles):
+                if sink is self.local:
                     raise
                 log.warning("%s failed in %s (%s: %s); continuing with local files only",
-                            type(sink).__name__, method, type(err).__name__, err)
+                            type(sink).__name__, name, type(err).__name__, err)
                 self.sinks.remove(sink)
 
     def log_episodes(self, episodes: Episodes) -> None:
         if len(episodes.returns):
-            self._each("log_episodes", episodes)
+            self._each(lambda sink: sink.log_episodes(episodes), "log_episodes")
 
     def log_update(self, row: dict[str, float]) -> None:
-        self._each("log_update", row)
+        self._each(lambda sink: sink.log_update(row), "log_update")
 
     def log_eval(self, row: dict[str, float]) -> None:
-        self._each("log_eval", row)
+        self._each(lambda sink: sink.log_eval(row), "log_eval")
 
     def finish(self, summary: dict[str, Any], ended: Ended | None = None) -> None:
-        self._each("finish", summary, ended or Ended())
+        self._each(lambda sink: sink.finish(summary, ended or Ended()), "finish")
 
     def fail(self, error: BaseException, ended: Ended | None = None) -> None:
         """Every sink records the failure, the local files first; one sink failing to (a full
@@ -165,7 +166,7 @@ class Tracker:
                 log.warning("%s could not record the failure (%s: %s)", type(sink).__name__, type(err).__name__, err)
 
     def signalled(self, signum: int, ended: Ended) -> None:
-        self.sinks[0].signalled(signum, ended)  # the local files: one small atomic write
+        self.local.signalled(signum, ended)  # one small atomic write
 
 
 def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict) -> Tracker:

@@ -4,7 +4,6 @@ log), summarise. A run is a group of one seed: one code path."""
 from __future__ import annotations
 
 import logging
-import os
 import random
 import sys
 import time
@@ -18,11 +17,13 @@ from omegaconf import DictConfig, OmegaConf
 from a2c_lab import metrics as m
 from a2c_lab.advantages import estimate
 from a2c_lab.agents import A2C, Update
-from a2c_lab.config import Backend, Config, ConfigError, seed_config, validate
-from a2c_lab.envs import VectorEnv, check_task, resolve_backend
+from a2c_lab.config import Backend, Config, ConfigError, seed_config
+from a2c_lab.envs import VectorEnv
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
+from a2c_lab.evaluation import evaluate_greedy
 from a2c_lab.networks import ActorCritic
 from a2c_lab.outcomes import Diverged, Interrupted, SignalGuard, outcome_of
+from a2c_lab.preflight import check_config, check_processes
 from a2c_lab.rollout import Collector, Episodes, Rollout
 from a2c_lab.seeding import Streams, streams
 from a2c_lab.run_folder import RUN_CONFIG_FILE, claim, holds_a_run, lock_is_held, write_json, write_status
@@ -34,46 +35,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def check_device(device: str) -> None:
-    """Fail before training, naming the key, on a device this machine's torch cannot use."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"invalid config: device={device!r}; allowed here: cpu (this torch has no usable CUDA device)")
-    if device.startswith("cuda:") and int(device.split(":")[1]) >= torch.cuda.device_count():
-        raise ConfigError(f"invalid config: device={device!r}; allowed here: cpu, "
-                          f"cuda:0..cuda:{torch.cuda.device_count() - 1}")
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"invalid config: device={device!r}; allowed here: cpu (MPS is not available)")
-
-
-def check_config(raw_cfg: DictConfig) -> tuple[Config, Backend]:
-    """The typed config and the env backend, or ConfigError naming the bad key."""
-    cfg = validate(raw_cfg)
-    check_task(cfg.task.id)
-    backend = resolve_backend(cfg.task.id, cfg.envs.backend)  # raises on a backend the task lacks
-    check_device(cfg.device)
-    return cfg, backend
-
-
-def max_async_processes() -> int:
-    """Env processes the async backend may start in one group: beyond a few per core they only
-    contend for the cores (and each costs a Python interpreter's memory)."""
-    return max(32, 4 * (os.cpu_count() or 1))
-
-
-def check_processes(cfg: Config, backend: Backend, num_seeds: int) -> None:
-    """The async backend starts a process per env, for every seed of a group."""
-    if backend is not Backend["async"]:
-        return
-    processes = num_seeds * cfg.envs.num_envs
-    if processes > max_async_processes():
-        raise ConfigError(
-            f"invalid config: envs.backend=async with {num_seeds} seeds x envs.num_envs={cfg.envs.num_envs} = "
-            f"{processes} env processes; allowed: at most {max_async_processes()} on this machine "
-            "(use envs.backend=sync or native, or fewer seeds per group)")
-    if processes > (os.cpu_count() or 1):
-        log.warning("envs.backend=async starts %d env processes for %d cores", processes, os.cpu_count())
 
 
 def train(raw_cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
@@ -316,29 +277,6 @@ class _EpisodeHistory:
             m.TOTAL_WALL_TIME: wall,
             m.FINAL_SPS: env_steps / wall if wall > 0 else None,
         }
-
-
-def evaluate_greedy(agent: A2C, cfg: Config, seed_index: int, eval_streams: np.random.SeedSequence) -> dict[str, float]:
-    """Run ``cfg.eval.episodes`` greedy episodes of one seed's policy on envs of its own, seeded
-    from its evaluation stream (the same start states at every evaluation)."""
-    envs = VectorEnv(cfg.task.id, cfg.eval.episodes, cfg.envs.backend, eval_streams)
-    try:
-        obs = envs.reset()
-        returns = np.zeros(envs.num_envs)
-        lengths = np.zeros(envs.num_envs)
-        running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
-        policy = agent.greedy(seed_index)
-        while running.any():
-            step = envs.step(policy(obs))
-            live = running & step.valid
-            returns += step.reward * live
-            lengths += live
-            running &= ~(step.terminated | step.truncated)
-            obs = step.obs
-    finally:
-        envs.close()
-    return {m.EVAL_RETURN_MEAN: float(returns.mean()), m.EVAL_RETURN_STD: float(returns.std()),
-            m.EVAL_LENGTH_MEAN: float(lengths.mean())}
 
 
 def _progress_bar(cfg: Config):

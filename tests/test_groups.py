@@ -19,10 +19,11 @@ import torch
 from a2c_lab import metrics as m
 from a2c_lab import trainer
 from a2c_lab.agents import A2C
-from a2c_lab.config import ConfigError
+from a2c_lab.config import Backend, ConfigError, validate
 from a2c_lab.envs import VectorEnv
 from a2c_lab.networks import ActorCritic
 from a2c_lab.outcomes import Diverged
+from a2c_lab.preflight import max_async_processes
 from a2c_lab.run_folder import RUN_CONFIG_FILE
 from a2c_lab.seeding import streams
 
@@ -81,9 +82,9 @@ def test_each_seed_folder_holds_a_one_seed_run(tmp_path, fast_cfg):
 
 def test_no_two_seeds_share_a_stream():
     a, b = streams(0), streams(1)
-    env_a = VectorEnv("CartPole-v1", 8, trainer.Backend.sync, a.train_envs).reset_seeds
-    env_b = VectorEnv("CartPole-v1", 8, trainer.Backend.sync, b.train_envs).reset_seeds
-    eval_a = VectorEnv("CartPole-v1", 8, trainer.Backend.sync, a.eval_envs).reset_seeds
+    env_a = VectorEnv("CartPole-v1", 8, Backend.sync, a.train_envs).reset_seeds
+    env_b = VectorEnv("CartPole-v1", 8, Backend.sync, b.train_envs).reset_seeds
+    eval_a = VectorEnv("CartPole-v1", 8, Backend.sync, a.eval_envs).reset_seeds
     assert len(set(env_a) | set(env_b) | set(eval_a)) == 24  # seed + i gave seeds 0 and 1 seven shared envs
     assert a.init != b.init
     assert np.random.default_rng(a.acting).random() != np.random.default_rng(b.acting).random()
@@ -95,7 +96,7 @@ def test_a_frozen_seed_does_not_move(fast_cfg):
     """A zero gradient still moves Adam's weights (its moments decay): frozen seeds are put back."""
     from a2c_lab.rollout import Rollout
 
-    cfg = trainer.validate(fast_cfg("agent.lr=1e-2"))
+    cfg = validate(fast_cfg("agent.lr=1e-2"))
     model = ActorCritic(4, 2, cfg.network, init_seeds=[0, 1, 2])
     agent = A2C(model, cfg.agent)
     g = torch.Generator().manual_seed(0)
@@ -162,7 +163,7 @@ def test_a_crash_marks_every_unfinished_seed(tmp_path, fast_cfg, monkeypatch):
 def test_a_group_refuses_what_a_run_refuses(tmp_path, fast_cfg):
     with pytest.raises(ConfigError, match="distinct seeds"):
         trainer.train_group(fast_cfg(), [1, 1], [tmp_path / "a", tmp_path / "b"])
-    too_many = trainer.max_async_processes() // 8 + 1
+    too_many = max_async_processes() // 8 + 1
     with pytest.raises(ConfigError, match=r"envs.backend=async with \d+ seeds x envs.num_envs=8"):
         trainer.train_group(fast_cfg("envs.backend=async"), list(range(too_many)),
                             [tmp_path / f"s{i}" for i in range(too_many)])

@@ -4,7 +4,6 @@ status.json, the W&B run's state and the files that survive."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re

@@ -1,0 +1,33 @@
+"""Greedy evaluation: one seed's most likely actions on envs of its own."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from a2c_lab import metrics as m
+from a2c_lab.agents import A2C
+from a2c_lab.config import Config
+from a2c_lab.envs import VectorEnv
+
+
+def evaluate_greedy(agent: A2C, cfg: Config, seed_index: int, eval_streams: np.random.SeedSequence) -> dict[str, float]:
+    """Run ``cfg.eval.episodes`` greedy episodes of one seed's policy on envs of its own, seeded
+    from its evaluation stream (the same start states at every evaluation)."""
+    envs = VectorEnv(cfg.task.id, cfg.eval.episodes, cfg.envs.backend, eval_streams)
+    try:
+        obs = envs.reset()
+        returns = np.zeros(envs.num_envs)
+        lengths = np.zeros(envs.num_envs)
+        running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
+        policy = agent.greedy(seed_index)
+        while running.any():
+            step = envs.step(policy(obs))
+            live = running & step.valid
+            returns += step.reward * live
+            lengths += live
+            running &= ~(step.terminated | step.truncated)
+            obs = step.obs
+    finally:
+        envs.close()
+    return {m.EVAL_RETURN_MEAN: float(returns.mean()), m.EVAL_RETURN_STD: float(returns.std()),
+            m.EVAL_LENGTH_MEAN: float(lengths.mean())}

@@ -20,7 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import numpy as np  # noqa: E402
 
-from a2c_lab import report, results, synthetic  # noqa: E402
+from a2c_lab import analysis as results  # noqa: E402
+from a2c_lab import synthetic  # noqa: E402
+from a2c_lab.analysis import report  # noqa: E402
 
 BUDGET_S = 30.0
 

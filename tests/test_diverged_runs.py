@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from a2c_lab import metrics as M
-from a2c_lab import report
-from a2c_lab import results as R
+from a2c_lab.analysis import report
+from a2c_lab import analysis as R
 from a2c_lab import synthetic
 
 # shared: three finished seeds at 150, 250, 450, and two that diverged at env step 2000 (their

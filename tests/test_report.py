@@ -101,7 +101,7 @@ def test_markdown_escapes_pipes():
 
 
 def test_a_task_without_threshold_and_a_single_variant_still_draw(tmp_path):
-    from a2c_lab import synthetic
+    import synthetic_runs as synthetic
 
     sweep = synthetic.write_sweep(tmp_path / "s", {"only": {"task.threshold": None}}, seeds=range(2), total_steps=5000)
     comparison = results.compare(results.load_runs([sweep]), n_boot=50, points=11)

@@ -15,7 +15,9 @@ import yaml
 
 from a2c_lab import metrics as M
 from a2c_lab import analysis as R
-from a2c_lab import run_folder, synthetic
+import synthetic_runs as synthetic
+
+from a2c_lab import run_folder
 from a2c_lab.config import BOOKKEEPING_KEYS
 from a2c_lab.run_folder import RUN_CONFIG_FILE, RunLock
 

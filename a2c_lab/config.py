@@ -118,7 +118,7 @@ class NetworkConfig:
 @dataclass
 class AdvantageConfig:
     name: Estimator = Estimator.gae  # td, nstep or gae
-    lam: float = 0.95  # GAE lambda (gae only; td is lambda 0, nstep is lambda 1)
+    lam: float = 0.95  # GAE lambda; td must have 0 and nstep 1 (what they are), as their presets set
     normalize: bool = True  # per-batch (a - mean) / (std + 1e-8), unbiased std over real rows
     value_target: ValueTarget = ValueTarget.nstep  # the critic's regression target
 
@@ -185,6 +185,21 @@ class Config:
     overwrite: bool = False  # start in a run folder that holds another run, deleting that run
 
 
+# The design axes a sweep varies, one Hydra group each (conf/<group>/), by the config key whose value
+# names the chosen preset, in the order every label uses them: the comparison's variant labels
+# (a2c_lab.analysis.labels) and W&B's job_type (a2c_lab.wandb_sink.variant).
+AXES = ("agent.name", "network.name", "advantage.name", "envs.name")
+
+
+def axis_value(cfg: Config, key: str) -> str:
+    """The value of a dotted config key as users type it (an Enum as its value): the text
+    labels are made of."""
+    value = cfg
+    for part in key.split("."):
+        value = getattr(value, part)
+    return str(value.value if isinstance(value, Enum) else value)
+
+
 # Keys that say how a run is executed or recorded, not what it learns: they never split runs
 # into different variants in a comparison, and (with the resume keys to come) may differ when a
 # run is continued. A key listed here covers its whole subtree (``logger`` = ``logger.*``).
@@ -219,7 +234,10 @@ MAX_LR = {OptimizerKind.adam: FLOAT32_MAX * (1 - ADAM_BETA1), OptimizerKind.rmsp
 # A loss coefficient c scales the gradient by c, and Adam's and RMSprop's second moment holds its
 # square: past sqrt(float32 max) that square overflows for any gradient of order 1.
 MAX_COEF = FLOAT32_MAX ** 0.5
-SEED_RANGE = (0, 2**32 - 1)  # numpy's seeding accepts these and nothing else
+SEED_RANGE = (0, 2**32 - 1)
+# td and nstep are GAE with lambda fixed (conf/advantage/td.yaml and nstep.yaml set it): any other
+# advantage.lam would be silently ignored, so it is refused.
+FIXED_LAMBDA = {Estimator.td: 0.0, Estimator.nstep: 1.0}  # numpy's seeding accepts these and nothing else
 
 
 def _check(ok: bool, key: str, value, allowed: str) -> None:
@@ -268,6 +286,9 @@ def validate(cfg: DictConfig | Config) -> Config:
            "null with agent=split (a shared trunk needs one optimizer: use agent=shared)")
     adv = c.advantage
     _check(0 <= adv.lam <= 1, "advantage.lam", adv.lam, "[0, 1]")
+    fixed = FIXED_LAMBDA.get(adv.name)
+    _check(fixed is None or adv.lam == fixed, "advantage.lam", adv.lam,
+           f"{fixed} with advantage={adv.name.value} (GAE with lambda fixed; use advantage=gae to vary lambda)")
     _check(c.envs.num_envs >= 1, "envs.num_envs", c.envs.num_envs, "an integer >= 1")
     _check(c.task.threshold is None or _finite(c.task.threshold), "task.threshold", c.task.threshold,
            "null (none) or a finite number")

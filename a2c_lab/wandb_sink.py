@@ -12,7 +12,7 @@ How a run is organised in W&B:
   comes from the launch folder (the sweep folder in a multirun, the run folder otherwise),
   whose default name begins with it. Every job of one multirun resolves the same folder,
   whichever launcher and process runs it, so they share one group.
-* **job_type**: the variant, ``<agent>-<advantage>-<envs>-<network>``; **name**:
+* **job_type**: the variant, ``<agent>-<network>-<advantage>-<envs>`` (``config.AXES``); **name**:
   ``<variant>-seed<seed>``; **tags**: the same axes, the task id and ``logger.tags``.
 * **config**: the resolved config as a nested dict, plus ``overrides`` (the command-line
   overrides) and ``meta`` (git commit and dirty flag, package versions, host, command).
@@ -55,7 +55,7 @@ import wandb
 from omegaconf import DictConfig, OmegaConf
 
 from a2c_lab import metrics as m
-from a2c_lab.config import Config, EpisodePoints
+from a2c_lab.config import AXES, Config, EpisodePoints, axis_value
 from a2c_lab.outcomes import outcome_of
 from a2c_lab.run_folder import Status
 from a2c_lab.rollout import Episodes
@@ -118,9 +118,8 @@ def group_name(cfg: Config, run_dir: Path) -> str:
 
 
 def variant(cfg: Config) -> str:
-    """The axes a comparison varies: agent, advantage, envs, network."""
-    name = f"{cfg.agent.name.value}-{cfg.advantage.name.value}-{cfg.envs.name}-{cfg.network.name}"
-    return name[:_MAX_LEN]
+    """The axes a comparison varies (``config.AXES``, in the order the report's labels use)."""
+    return "-".join(axis_value(cfg, key) for key in AXES)[:_MAX_LEN]
 
 
 def run_name(cfg: Config) -> str:

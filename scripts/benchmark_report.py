@@ -16,11 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "tests"))  # synthetic_runs: the tests' run-folder fixtures
 
 import numpy as np  # noqa: E402
 
-from a2c_lab import report, results, synthetic  # noqa: E402
+from a2c_lab import analysis as results  # noqa: E402
+import synthetic_runs as synthetic  # noqa: E402
+from a2c_lab.analysis import report  # noqa: E402
 
 BUDGET_S = 30.0
 

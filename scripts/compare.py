@@ -6,8 +6,9 @@
 With no SWEEP_DIR it takes the newest folder under runs/sweeps/. A SWEEP_DIR may also be
 a single run folder or any folder above run folders. Finished and diverged runs are results
 (a diverged run with what it reached before diverging); every other folder is listed with
-the reason it was left out, and the rest are still reported. The logic lives in a2c_lab.results
-(data and statistics) and a2c_lab.report (figures and tables); this is the command line.
+the reason it was left out, and the rest are still reported. The logic lives in a2c_lab.analysis
+(loading, labels and statistics) and a2c_lab.analysis.report (figures and tables); this is the
+command line.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from a2c_lab import report, results  # noqa: E402
+from a2c_lab import analysis as results  # noqa: E402
+from a2c_lab.analysis import report  # noqa: E402
 
 
 def newest_sweep(root: Path) -> Path:

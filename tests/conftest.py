@@ -11,7 +11,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from a2c_lab import synthetic
+import synthetic_runs as synthetic
 from a2c_lab.config import register_configs
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")

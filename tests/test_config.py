@@ -49,6 +49,31 @@ def test_notebook_presets(name, agent, lr, critic_lr, vf, adv, envs, steps, hidd
     assert c.experiment_name == name
 
 
+@pytest.mark.parametrize("overrides,allowed", [
+    (("advantage=td", "advantage.lam=0.5"), "0.0 with advantage=td"),
+    (("advantage=nstep", "advantage.lam=0.95"), "1.0 with advantage=nstep"),
+    (("advantage.name=td",), "0.0 with advantage=td"),  # the gae preset's lambda left behind
+])
+def test_lambda_with_td_or_nstep_is_an_error(overrides, allowed):
+    """td is GAE with lambda 0 and nstep GAE with lambda 1: another lam would do nothing."""
+    with pytest.raises(ConfigError) as err:
+        validate(make_cfg(*overrides))
+    assert "advantage.lam=" in str(err.value) and allowed in str(err.value)
+
+
+def test_td_and_nstep_presets_fix_lambda():
+    assert validate(make_cfg("advantage=td")).advantage.lam == 0.0
+    assert validate(make_cfg("advantage=nstep")).advantage.lam == 1.0
+    assert validate(make_cfg("advantage=td", "advantage.lam=0")).advantage.lam == 0.0
+
+
+def test_group_files_hold_only_what_differs_from_the_schema():
+    """agent=shared/split and logger=none are the schema's defaults but for their name."""
+    assert validate(make_cfg("agent=split")).agent.lr == validate(make_cfg("agent=shared")).agent.lr == 7e-4
+    none = validate(make_cfg("logger=none")).logger
+    assert none.name.value == "none" and none.log_interval == 50
+
+
 def test_unknown_group_option_lists_the_available_ones():
     with pytest.raises(ConfigCompositionException) as err:
         make_cfg("agent=shraed")

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from a2c_lab import metrics as M
-from a2c_lab import report
-from a2c_lab import results as R
-from a2c_lab import synthetic
+from a2c_lab.analysis import report
+from a2c_lab import analysis as R
+import synthetic_runs as synthetic
 
 # shared: three finished seeds at 150, 250, 450, and two that diverged at env step 2000 (their
 # files end at update 50 of 100): seed 3 had 80 episodes of 450 then 20 of 50 (last-100 mean

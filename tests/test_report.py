@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from a2c_lab import report, results
+from a2c_lab import analysis as results
+from a2c_lab.analysis import report
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPARE = ROOT / "scripts" / "compare.py"
@@ -100,7 +101,7 @@ def test_markdown_escapes_pipes():
 
 
 def test_a_task_without_threshold_and_a_single_variant_still_draw(tmp_path):
-    from a2c_lab import synthetic
+    import synthetic_runs as synthetic
 
     sweep = synthetic.write_sweep(tmp_path / "s", {"only": {"task.threshold": None}}, seeds=range(2), total_steps=5000)
     comparison = results.compare(results.load_runs([sweep]), n_boot=50, points=11)
@@ -126,3 +127,19 @@ def test_real_small_sweep_end_to_end(tmp_path):
     for stem in FIGURES:
         assert (out / f"{stem}.png").stat().st_size > 10_000
     assert pd.read_csv(out / "summary.csv")["seeds"].tolist() == [2, 2]
+
+
+def test_importing_the_analysis_package_leaves_matplotlib_as_it_was():
+    """A notebook's backend and settings survive importing the report (no matplotlib.use, no pyplot)."""
+    code = (
+        "import matplotlib\n"
+        "matplotlib.use('svg')\n"
+        "before = matplotlib.get_backend(), dict(matplotlib.rcParams)\n"
+        "import a2c_lab.analysis, a2c_lab.analysis.report, a2c_lab.analysis.tables\n"
+        "after = matplotlib.get_backend(), dict(matplotlib.rcParams)\n"
+        "assert after[0] == before[0] == 'svg', after[0]\n"
+        "assert after[1] == before[1], {k for k in before[1] if before[1][k] != after[1][k]}\n"
+    )
+    env = {k: v for k, v in _environment().items() if k != "MPLBACKEND"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -17,9 +17,9 @@ import pytest
 from conftest import EPISODES, SHARED_RETURNS, SPLIT_RETURNS
 
 from a2c_lab import metrics as M
-from a2c_lab import results as R
-from a2c_lab import statistics as S
-from a2c_lab import synthetic
+from a2c_lab import analysis as R
+from a2c_lab.analysis import statistics as S
+import synthetic_runs as synthetic
 
 
 # ---------------------------------------------------------------- per-run metrics

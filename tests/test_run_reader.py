@@ -14,8 +14,10 @@ import pytest
 import yaml
 
 from a2c_lab import metrics as M
-from a2c_lab import results as R
-from a2c_lab import run_folder, synthetic
+from a2c_lab import analysis as R
+import synthetic_runs as synthetic
+
+from a2c_lab import run_folder
 from a2c_lab.config import BOOKKEEPING_KEYS
 from a2c_lab.run_folder import RUN_CONFIG_FILE, RunLock
 

@@ -270,7 +270,7 @@ def test_a_bad_value_fails_the_sweep_before_any_job_starts(tmp_path):
 
 def test_hand_written_group_in_a_single_run(tmp_path):
     """``seeds=[3,7]`` without -m: the run folder reads like a sweep of the two seeds."""
-    from a2c_lab.results import find_run_dirs
+    from a2c_lab.analysis import find_run_dirs
 
     run = tmp_path / "run"
     out = a2c("seeds=[3,7]", *SMALL, f"hydra.run.dir={run}", cwd=tmp_path)

@@ -43,7 +43,7 @@ TESTS = Path(__file__).resolve().parent
 QUICK = ["total_steps=2000", "eval.interval=0", "logger.log_interval=7"]
 PROBE = "+hydra.callbacks.probe._target_=job_probe.JobProbe"
 STAMPED = "${now:%Y-%m-%d_%H-%M-%S}_${experiment_name}"  # the default folder name (conf/config.yaml)
-VARIANT = "shared-gae-vectorized-towers_tanh64"  # the default agent, advantage, envs and network
+VARIANT = "shared-towers_tanh64-gae-vectorized"  # the default agent, network, advantage and envs (config.AXES)
 
 
 # --- running a2c-lab ----------------------------------------------------------------------------

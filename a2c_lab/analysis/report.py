@@ -1,10 +1,15 @@
-"""A Comparison (see ``a2c_lab.results``) -> figures (PNG and PDF) and tables (CSV, Markdown).
+"""A Comparison (``a2c_lab.analysis.comparison``) -> the report: figures (PNG and PDF), drawn
+here, and tables (CSV, Markdown), written by ``a2c_lab.analysis.tables``.
 
 One panel per task (or per task and any config axis left out of the variant label);
 one colour per variant, the same in every figure, from seaborn's colour-blind palette.
 Every figure's title says how many seeds stand behind it, and a variant with fewer than
 ``statistics.MIN_SEEDS`` seeds is marked with a dagger wherever it is named. In the
 survivors-only view (diverged runs left out) every title and the summary say so.
+
+Figures are ``matplotlib.figure.Figure`` objects saved straight to files: no pyplot state,
+no backend chosen, no global setting changed, so importing this module (or calling it
+from a notebook) leaves the caller's matplotlib as it was.
 """
 
 from __future__ import annotations
@@ -15,22 +20,23 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
+from matplotlib.transforms import offset_copy
 
-matplotlib.use("Agg")  # files only; never needs a display
+from a2c_lab import metrics as M
+from a2c_lab.analysis.comparison import Comparison
+from a2c_lab.analysis.load import CURVE_WINDOW, FINAL_WINDOW
+from a2c_lab.analysis.statistics import MIN_SEEDS
+from a2c_lab.analysis.tables import FEW, FEW_NOTE, any_few, markdown, summary_markdown, summary_table, write_tables
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import EngFormatter  # noqa: E402
-from matplotlib.transforms import offset_copy  # noqa: E402
+__all__ = [  # the report's figures, and its tables from a2c_lab.analysis.tables
+    "plot_learning_curves", "plot_final_performance", "plot_steps_to_threshold", "plot_probability_of_improvement",
+    "plot_throughput", "write_figures", "markdown", "summary_markdown", "summary_table", "write_tables",
+]
 
-from a2c_lab import metrics as M  # noqa: E402
-from a2c_lab.results import CURVE_WINDOW, FINAL_WINDOW, Comparison  # noqa: E402
-from a2c_lab.statistics import MIN_SEEDS  # noqa: E402
-
-FEW = "\N{DAGGER}"  # marks a variant with fewer than MIN_SEEDS seeds
-FEW_NOTE = f"{FEW} fewer than {MIN_SEEDS} seeds: the IQM trims little or nothing and the CI means little"
 PANEL_SIZE = (6.4, 4.2)
 STEPS_FORMAT = EngFormatter(sep="")  # 250000 -> 250k
 
@@ -63,7 +69,8 @@ def _panels(comparison: Comparison, ncols: int = 3, size=PANEL_SIZE):
     cols = min(ncols, len(panels))
     rows = math.ceil(len(panels) / cols)
     width = max(8.0, size[0] * cols)  # room for the title above a single panel
-    fig, axes = plt.subplots(rows, cols, figsize=(width, size[1] * rows), squeeze=False)
+    fig = Figure(figsize=(width, size[1] * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     return fig, list(zip(panels, axes.flat))
@@ -85,7 +92,6 @@ def _finish(fig, out_dir: Path, stem: str, formats: Sequence[str], few: bool, ti
         path = out_dir / f"{stem}.{fmt}"
         fig.savefig(path, dpi=150)
         paths.append(path)
-    plt.close(fig)
     return paths
 
 
@@ -106,10 +112,6 @@ def _size_with_legend(comparison: Comparison) -> tuple[float, float]:
 def _label_columns(comparison: Comparison) -> int:
     """Panels with variant names as tick labels need width: one column, two past three panels."""
     return 1 if comparison.final["panel"].nunique() <= 3 else 2
-
-
-def _any_few(comparison: Comparison) -> bool:
-    return bool((comparison.final["seeds"] < MIN_SEEDS).any())
 
 
 # ---------------------------------------------------------------- figures
@@ -154,7 +156,7 @@ def plot_learning_curves(comparison: Comparison, out_dir: Path, x: str = M.ENV_S
         title += "; each curve stops where its variant's shortest run ends"
     if (comparison.loaded.included["status"] == "diverged").any():
         title += "; a diverged run holds its last value"
-    return _finish(fig, out_dir, stem, formats, _any_few(comparison), _title(comparison, title))
+    return _finish(fig, out_dir, stem, formats, any_few(comparison), _title(comparison, title))
 
 
 def plot_final_performance(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
@@ -176,7 +178,7 @@ def plot_final_performance(comparison: Comparison, out_dir: Path, formats: Seque
         ax.set_xlabel(f"final return (mean of last {FINAL_WINDOW} episodes per run)")
         ax.set_title(f"{panel}: {_seeds_phrase(dict(zip(order, final['seeds'])))}")
     title = "Final performance: IQM (diamond) with 95% bootstrap CI (bar); dots are seeds"
-    return _finish(fig, out_dir, "final_performance", formats, _any_few(comparison), _title(comparison, title))
+    return _finish(fig, out_dir, "final_performance", formats, any_few(comparison), _title(comparison, title))
 
 
 def plot_steps_to_threshold(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
@@ -214,7 +216,7 @@ def plot_steps_to_threshold(comparison: Comparison, out_dir: Path, formats: Sequ
         ax.set_title(f"{panel}: last-{FINAL_WINDOW} mean \N{GREATER-THAN OR EQUAL TO} {threshold:g}, {_seeds_phrase(counts)}")
         _legend_below(ax)
     title = "Steps to threshold: share of seeds solved by each env step (ending below 1 = some seeds never solved)"
-    return _finish(fig, out_dir, "steps_to_threshold", formats, _any_few(comparison), _title(comparison, title))
+    return _finish(fig, out_dir, "steps_to_threshold", formats, any_few(comparison), _title(comparison, title))
 
 
 def plot_probability_of_improvement(comparison: Comparison, out_dir: Path,
@@ -240,7 +242,7 @@ def plot_probability_of_improvement(comparison: Comparison, out_dir: Path,
         right.set_yticks(rows.index, [f"{r.y} (n={r.n_y}){few(r.n_y)}" for r in rows.itertuples()])
         ax.set_xlabel("P(a run of the left variant beats a run of the right variant)")
     title = "Probability of improvement on final return, 95% bootstrap CI (0.5 = no difference)"
-    return _finish(fig, out_dir, "probability_of_improvement", formats, _any_few(comparison), _title(comparison, title))
+    return _finish(fig, out_dir, "probability_of_improvement", formats, any_few(comparison), _title(comparison, title))
 
 
 def plot_throughput(comparison: Comparison, out_dir: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
@@ -248,8 +250,8 @@ def plot_throughput(comparison: Comparison, out_dir: Path, formats: Sequence[str
     variants = list(comparison.final["variant"].drop_duplicates().sort_values())
     colours = _colours(variants)
     panels = list(comparison.final["panel"].drop_duplicates())
-    fig, axes = plt.subplots(len(panels), 2, figsize=(12.8, (1.4 + 0.6 * len(variants)) * len(panels)),
-                             squeeze=False, sharey="row")
+    fig = Figure(figsize=(12.8, (1.4 + 0.6 * len(variants)) * len(panels)))
+    axes = fig.subplots(len(panels), 2, squeeze=False, sharey="row")
     for (sps_ax, wall_ax), panel in zip(axes, panels):
         runs = included[included["panel"] == panel]
         order = sorted(runs["variant"].unique())
@@ -264,106 +266,7 @@ def plot_throughput(comparison: Comparison, out_dir: Path, formats: Sequence[str
             ax.set_title(f"{panel}: {_seeds_phrase(counts)}", fontsize="medium")
         sps_ax.set_yticks(range(len(order)), [_name(v, counts[v]) for v in order])
     title = "Throughput and wall-clock time per variant: bars = mean over seeds, dots = runs"
-    return _finish(fig, out_dir, "throughput", formats, _any_few(comparison), _title(comparison, title))
-
-
-# ---------------------------------------------------------------- tables
-
-
-def _steps_text(row) -> str:
-    if np.isnan(row.threshold):
-        return "no threshold"
-    if np.isnan(row.median_steps_to_threshold):
-        return "not reached by half"
-    return f"{row.median_steps_to_threshold:,.0f}"
-
-
-def summary_table(comparison: Comparison) -> pd.DataFrame:
-    """The Markdown summary's rows: one per variant (and panel), numbers as text."""
-    final = comparison.final
-    rows = []
-    for row in final.itertuples():
-        ci = "" if np.isnan(row.iqm_low) else f" [{row.iqm_low:.1f}, {row.iqm_high:.1f}]"
-        rows.append({
-            "panel": row.panel,
-            "variant": row.variant + (FEW if row.seeds < MIN_SEEDS else ""),
-            "seeds": row.seeds,
-            "diverged": row.diverged,
-            "IQM final return [95% CI]": f"{row.iqm:.1f}{ci}",
-            "mean final return": f"{row.mean:.1f}",
-            "median steps to threshold": _steps_text(row),
-            "reached threshold": "" if np.isnan(row.threshold) else f"{row.reached}/{row.seeds}",
-            "SPS": f"{row.sps:,.0f}",
-            "wall time (s)": f"{row.wall_time:,.1f}",
-            "warning": row.warning,
-        })
-    return pd.DataFrame(rows)
-
-
-def markdown(table: pd.DataFrame) -> str:
-    """A GitHub Markdown table (no dependency on ``tabulate``)."""
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(map(cell, table.columns)) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def summary_markdown(comparison: Comparison) -> str:
-    loaded = comparison.loaded
-    if loaded.survivors_only:
-        diverged = (f"**{loaded.survivors_note[0].upper()}{loaded.survivors_note[1:]}** of every number below "
-                    "(the `diverged` column counts them per variant); without the survivors-only option "
-                    "they count with the final return they reached before diverging.")
-    else:
-        diverged = ("Diverged runs count among the seeds with the final return they reached before "
-                    "diverging (the `diverged` column counts them).")
-    parts = [
-        diverged,
-        "",
-        f"Final return: mean of each run's last {FINAL_WINDOW} episodes; IQM across seeds with a "
-        "95% percentile bootstrap CI. Steps to threshold: first env step with a last-100 mean at or "
-        "above the task's threshold; the median counts seeds that never reach it as infinite.",
-        "",
-        f"Variants are labelled by {', '.join(loaded.variant_keys)}"
-        + (f" (panels split by {', '.join(loaded.panel_keys)})" if loaded.panel_keys else "")
-        + "; config keys that differ between runs of a task: "
-        + (", ".join(loaded.differing_keys) or "none") + ".",
-        "",
-        markdown(summary_table(comparison)),
-    ]
-    if _any_few(comparison):
-        parts += ["", FEW_NOTE]
-    if len(comparison.improvement):
-        pairs = comparison.improvement.assign(
-            **{"P(x > y) [95% CI]": [f"{r.probability:.2f} [{r.low:.2f}, {r.high:.2f}]"
-                                      for r in comparison.improvement.itertuples()]})
-        parts += ["", "Probability of improvement (a run of x beats a run of y, ties count half):", "",
-                  markdown(pairs[["panel", "x", "y", "P(x > y) [95% CI]"]])]
-    excluded = loaded.excluded
-    if len(excluded):
-        parts += ["", f"Runs left out of the statistics ({len(excluded)}):", "",
-                  markdown(excluded[["run_dir", "status", "reason"]])]
-    return "\n".join(parts) + "\n"
-
-
-def write_tables(comparison: Comparison, out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "summary.csv": comparison.final,
-        "runs.csv": comparison.loaded.runs,
-        "probability_of_improvement.csv": comparison.improvement,
-        "learning_curves_env_steps.csv": comparison.curves_steps,
-        "learning_curves_wall_time.csv": comparison.curves_wall,
-    }
-    if len(comparison.metric_curves):
-        files["metric_curves.csv"] = comparison.metric_curves
-    paths = []
-    for name, frame in files.items():
-        frame.to_csv(out_dir / name, index=False)
-        paths.append(out_dir / name)
-    (out_dir / "summary.md").write_text(summary_markdown(comparison))
-    return [*paths, out_dir / "summary.md"]
+    return _finish(fig, out_dir, "throughput", formats, any_few(comparison), _title(comparison, title))
 
 
 def write_figures(comparison: Comparison, out_dir: Path, statistic: str = "mean",
@@ -371,7 +274,7 @@ def write_figures(comparison: Comparison, out_dir: Path, statistic: str = "mean"
     """Draw every figure into ``out_dir`` in each of ``formats``; returns the files written.
     ``statistic`` ("mean" or "iqm") is the learning curves' line."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context():  # the theme applies to these figures only, not to the caller's
+    with matplotlib.rc_context():  # the theme applies to these figures only, not to the caller's
         sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
         return _draw_all(comparison, out_dir, statistic, formats)
 

@@ -1,29 +1,30 @@
 """Synthetic run folders that follow the run-folder contract, with curves you choose.
 
 The tests use them to check the report's statistics against known values, and
-``scripts/benchmark_report.py`` to time the report at the scale of a real sweep. Files
-are written the way the trainer writes them: the csv module, a header then one row per
-event; the resolved config, built from the real schema, in ``run_config.yaml`` (the run's own
-record) and in ``.hydra/config.yaml`` (Hydra's copy); ``status.json`` through
-``run_folder.write_status``.
+``scripts/benchmark_report.py`` to time the report at the scale of a real sweep. Every file
+goes through the writer a real run uses: the metric CSVs through ``tracking.LocalFiles``
+(rows by column name, so a new metric cannot shift the others), summary.json through its
+``finish``/``fail``, ``status.json``, ``meta.json`` through ``run_folder.write_status`` and
+``write_json``, and the resolved config, built from the real schema, through
+``OmegaConf.save`` into ``run_config.yaml`` (the run's own record) and ``.hydra/config.yaml``
+(Hydra's copy).
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import functools
-import json
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-import yaml
 from omegaconf import OmegaConf
 
 from a2c_lab import metrics as M
 from a2c_lab.config import Config
-from a2c_lab.run_folder import RUN_CONFIG_FILE, Status, write_status
+from a2c_lab.rollout import Episodes
+from a2c_lab.run_folder import RUN_CONFIG_FILE, Status, write_json, write_status
+from a2c_lab.tracking import Ended, LocalFiles
 
 # The reason each status other than finished gets, as the trainer would write it.
 REASONS = {
@@ -52,13 +53,6 @@ def make_config(overrides: Mapping[str, object] = ()) -> dict:
     return config
 
 
-def _write_csv(path: Path, header: Sequence[str], rows) -> None:
-    with path.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 def write_run(
     run_dir: str | Path,
     returns: Sequence[float],
@@ -83,41 +77,45 @@ def write_run(
     run_dir = Path(run_dir)
     status = Status(status)
     (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
-    config = make_config(overrides)
-    text = yaml.safe_dump(config, sort_keys=False)
-    (run_dir / ".hydra" / "config.yaml").write_text(text)
-    (run_dir / RUN_CONFIG_FILE).write_text(text)
+    config = OmegaConf.create(make_config(overrides))
+    OmegaConf.save(config, run_dir / ".hydra" / "config.yaml")
+    OmegaConf.save(config, run_dir / RUN_CONFIG_FILE)
     rng = rng or np.random.default_rng(0)
     returns = np.asarray(returns, dtype=float)
-    batch = config["n_steps"] * config["envs"]["num_envs"]
-    total = config["total_steps"] if stopped_at is None else stopped_at
+    batch = config.n_steps * config.envs.num_envs
+    total = config.total_steps if stopped_at is None else stopped_at
     if episode_steps is None:
         episode_steps = np.linspace(total / len(returns), total, len(returns)).astype(np.int64)
     episode_steps = np.asarray(episode_steps, dtype=np.int64)
-    lengths = np.diff(episode_steps, prepend=0)
-    _write_csv(run_dir / M.EPISODES_FILE, M.EPISODE_COLUMNS,
-               zip(episode_steps.tolist(), (episode_steps / sps).tolist(), returns.tolist(), lengths.tolist()))
 
+    files = LocalFiles(run_dir)
+    files.log_episodes(Episodes(episode_steps, episode_steps / sps, returns, np.diff(episode_steps, prepend=0)))
     steps = np.arange(batch, total + 1, batch, dtype=np.int64)
-    losses = rng.normal(size=(len(steps), len(M.UPDATE_COLUMNS) - 4))
-    rows = np.column_stack([steps / sps, losses, np.full(len(steps), 7e-4), np.full(len(steps), sps)])
-    _write_csv(run_dir / M.UPDATES_FILE, M.UPDATE_COLUMNS,
-               ([s, *r] for s, r in zip(steps.tolist(), rows.tolist())))
+    fixed = {M.LEARNING_RATE: 7e-4, M.SPS: sps}
+    random = [c for c in M.UPDATE_COLUMNS if c not in (M.ENV_STEP, M.WALL_TIME, *fixed)]
+    losses = rng.normal(size=(len(steps), len(random)))
+    for step, values in zip(steps.tolist(), losses.tolist()):
+        files.log_update({M.ENV_STEP: step, M.WALL_TIME: step / sps, **dict(zip(random, values)), **fixed})
     if evals:
-        eval_steps = steps[:: max(1, len(steps) // 5)]
-        _write_csv(run_dir / M.EVAL_FILE, M.EVAL_COLUMNS,
-                   ([s, s / sps, 100.0, 1.0, 100.0] for s in eval_steps.tolist()))
+        for step in steps[:: max(1, len(steps) // 5)].tolist():
+            files.log_eval({M.ENV_STEP: step, M.WALL_TIME: step / sps, M.EVAL_RETURN_MEAN: 100.0,
+                            M.EVAL_RETURN_STD: 1.0, M.EVAL_LENGTH_MEAN: 100.0})
 
     update, env_step = len(steps), int(steps[-1]) if len(steps) else 0
-    reason = REASONS.get(status, "").format(update=update + 1, env_step=env_step + batch) or None
-    write_status(run_dir, status, reason, signal=reason if status in (Status.interrupted, Status.preempted) else None,
-                 env_step=env_step, update=update)
-    (run_dir / M.META_FILE).write_text(json.dumps({"git_commit": "synthetic"}))
+    values = None
     if summary and status in (Status.finished, Status.diverged):
         values = {M.LAST100_RETURN: float(returns[-100:].mean()), M.LAST20_RETURN: float(returns[-20:].mean()),
                   M.EPISODES: len(returns), M.TOTAL_ENV_STEPS: int(total), M.TOTAL_WALL_TIME: total / sps,
                   M.FINAL_SPS: sps}
-        (run_dir / M.SUMMARY_FILE).write_text(json.dumps(values))
+    ended = Ended(env_step=env_step, update=update, wall_time=total / sps, summary=values)
+    if values is not None and status is Status.finished:
+        files.finish(values, ended)  # the trainer's own ending: summary.json, status finished
+    else:  # closes the files and writes summary.json when there is one; the status follows
+        files.fail(RuntimeError("synthetic run"), ended)
+        reason = REASONS.get(status, "").format(update=update + 1, env_step=env_step + batch) or None
+        write_status(run_dir, status, reason, signal=reason if status in (Status.interrupted, Status.preempted) else None,
+                     env_step=env_step, update=update)
+    write_json(run_dir / M.META_FILE, {"git_commit": "synthetic"})
     return run_dir
 
 

@@ -1,6 +1,7 @@
 """One run folder -> what the comparison can use of it, or why it cannot use it.
 
-The analysis side's reader of the run-folder format (``a2c_lab.run_folder`` defines it).
+The analysis side's reader of the run-folder format (``a2c_lab.run_folder`` defines it and
+reads ``status.json``; this module reads the config and the metric files).
 
 **Which folders.** A folder is a run folder when it holds ``run_config.yaml``,
 ``.hydra/config.yaml``, ``episodes.csv`` or ``status.json``; folders below a run are not

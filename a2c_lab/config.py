@@ -5,6 +5,10 @@ Hydra's ConfigStore as the schema those files merge into, so an unknown key or a
 type fails at composition time with the key's full name. ``validate`` adds the range
 checks that a type cannot express. Derived values (batch size, number of updates) are
 computed where they are needed and never written back into the config.
+
+Over 300 lines on purpose: it is the whole schema (one dataclass per group), the one list of axes
+and of bookkeeping keys, and the validation that reads them, and it stays importable without
+torch or gymnasium (the sweeper validates every job in the launching process).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def plan_seeds(cfg: DictConfig, output_dir: Path, task_overrides: list[str]) -> 
     return runs
 
 
-def run_group(cfg: DictConfig) -> list[dict[str, Any] | Diverged]:
+def run_group(cfg: DictConfig, launch_dir: str | Path | None = None) -> list[dict[str, Any] | Diverged]:
     """Train every seed of the group as one batched computation (``trainer.train_group``);
     return each seed's summary, or the ``Diverged`` that stopped it.
 
@@ -96,7 +96,7 @@ def run_group(cfg: DictConfig) -> list[dict[str, Any] | Diverged]:
              "run_dirs": [str(r.run_dir) for r in runs]}
     with _job_logs([run.run_dir / f"{hydra_cfg.job.name}.log" for run in runs]):
         return train_group(cfg, [r.seed for r in runs], [r.run_dir for r in runs], [r.overrides for r in runs],
-                           group=group)
+                           group=group, launch_dir=launch_dir or output_dir)
 
 
 def _move_hydra_files(output_dir: Path, output_subdir: str | None) -> Path:

@@ -35,17 +35,18 @@ def main(cfg: DictConfig) -> float | list | None:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    launch_dir = hydra_cfg.sweep.dir if multirun else run_dir  # names the W&B group: the whole launch
     try:
         if cfg.seeds:  # a group: several seeds as one computation, each in its own run folder
             from a2c_lab.groups import run_group
 
-            results = run_group(cfg)
+            results = run_group(cfg, launch_dir)
             diverged = [r for r in results if isinstance(r, Diverged)]
             if diverged:
                 raise Diverged(f"{len(diverged)} of {len(results)} seeds diverged (each recorded in its folder): "
                                + "; ".join(str(d) for d in diverged))
             return [r.get("summary/last100_return") for r in results]
-        summary = train(cfg, run_dir, list(hydra_cfg.overrides.task))
+        summary = train(cfg, run_dir, list(hydra_cfg.overrides.task), launch_dir)
     except (ConfigError, FolderTaken, Diverged) as err:
         print(f"a2c-lab: {err}\n  run folder: {run_dir}", file=sys.stderr)
         if multirun:

@@ -4,6 +4,7 @@ log), summarise. A run is a group of one seed: one code path."""
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sys
 import time
@@ -37,28 +38,31 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train(raw_cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+def train(raw_cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None = None,
+          launch_dir: str | Path | None = None) -> dict[str, Any]:
     """Train one A2C run (``raw_cfg.seed``) into ``run_dir``; returns its summary.
 
     A group of one (``train_group``): the same code, the same numbers. Raises ``Diverged`` when
     the run diverged, after recording it; every other ending as ``train_group`` does.
     """
-    [result] = train_group(raw_cfg, [int(raw_cfg.seed)], [run_dir], overrides)
+    [result] = train_group(raw_cfg, [int(raw_cfg.seed)], [run_dir], overrides, launch_dir=launch_dir)
     if isinstance(result, Diverged):
         raise result
     return result
 
 
 def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path],
-                overrides: list[str] | list[list[str]] | None = None, group: dict[str, Any] | str | None = None
-                ) -> list[dict[str, Any] | Diverged]:
+                overrides: list[str] | list[list[str]] | None = None, group: dict[str, Any] | str | None = None,
+                launch_dir: str | Path | None = None) -> list[dict[str, Any] | Diverged]:
     """Train S seeds of one config as one batched computation, each into its own run folder.
 
     Returns, per seed, its summary or the ``Diverged`` that stopped it. Each seed's folder gets
     exactly what a one-seed run writes (its config with its scalar seed, metrics, status, meta,
     model, W&B run); a seed that diverges is recorded and frozen while the others go on.
     ``overrides``: the command-line overrides (one list, or one per seed) for meta.json;
-    ``group``: what meta.json says of the group.
+    ``group``: what meta.json says of the group; ``launch_dir``: the folder that names the launch
+    (a sweep's folder; by default the run folders' common parent for a group, the run folder for
+    one run), which names the W&B group.
 
     Refused before anything is written (ConfigError, FolderTaken): a bad config, or a folder
     that holds another run. A config error in folders of their own leaves status
@@ -84,14 +88,16 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
         for run_dir, (cfg, _) in zip(run_dirs, checked):
             locks.append(claim(run_dir, cfg.overwrite))
         per_seed = overrides if overrides and isinstance(overrides[0], list) else [list(overrides or [])] * len(seeds)
-        return _train(configs, [c for c, _ in checked], run_dirs, per_seed, checked[0][1], group)
+        launch = Path(launch_dir) if launch_dir else Path(os.path.commonpath([d.resolve() for d in run_dirs])
+                                                          if len(run_dirs) > 1 else run_dirs[0])
+        return _train(configs, [c for c, _ in checked], run_dirs, per_seed, checked[0][1], group, launch)
     finally:
         for lock in locks:
             lock.release()
 
 
 def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path], overrides: list[list[str]],
-           backend: Backend, group: dict[str, Any] | str | None) -> list[dict[str, Any] | Diverged]:
+           backend: Backend, group: dict[str, Any] | str | None, launch_dir: Path) -> list[dict[str, Any] | Diverged]:
     cfg = cfgs[0]  # the seeds' configs differ in their seed alone
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
@@ -102,6 +108,7 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
         OmegaConf.save(raw, run_dir / RUN_CONFIG_FILE, resolve=True)
         meta = run_metadata(seed_overrides)
         meta["backend"] = backend.value
+        meta["launch_dir"] = str(launch_dir)
         if group is not None:
             meta["group"] = {**group, "index": index} if isinstance(group, dict) else {"name": group, "index": index}
             meta["group"].setdefault("seeds", [c.seed for c in cfgs])

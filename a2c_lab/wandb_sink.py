@@ -3,19 +3,8 @@
 Only this module imports ``wandb``, and ``tracking.make_tracker`` imports this module only
 when ``logger=wandb``: with ``logger=none`` W&B is never loaded.
 
-How a run is organised in W&B:
-
-* **id**: a hash of the run folder's absolute path, so a run restarted in the same folder
-  maps onto the same W&B run (``resume="allow"``); W&B's files go inside that folder
-  (``<run_dir>/wandb/``).
-* **group**: ``logger.group``, or ``<experiment_name>-<start time>`` where the start time
-  comes from the launch folder (the sweep folder in a multirun, the run folder otherwise),
-  whose default name begins with it. Every job of one multirun resolves the same folder,
-  whichever launcher and process runs it, so they share one group.
-* **job_type**: the variant, ``<agent>-<network>-<advantage>-<envs>`` (``config.AXES``); **name**:
-  ``<variant>-seed<seed>``; **tags**: the same axes, the task id and ``logger.tags``.
-* **config**: the resolved config as a nested dict, plus ``overrides`` (the command-line
-  overrides) and ``meta`` (git commit and dirty flag, package versions, host, command).
+How a run is organised in W&B (its id, group, job type, name, tags and config): see
+a2c_lab.wandb_names.
 
 What is logged, every chart against ``env_step``:
 
@@ -42,23 +31,22 @@ this sink closes its W&B run as failed before re-raising, so the run is never le
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import re
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator
 
 import wandb
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from a2c_lab import metrics as m
-from a2c_lab.config import AXES, Config, EpisodePoints, axis_value
+from a2c_lab.config import Config, EpisodePoints
 from a2c_lab.outcomes import outcome_of
 from a2c_lab.run_folder import Status
 from a2c_lab.rollout import Episodes
+from a2c_lab.wandb_names import group_name, run_config, run_id, run_name, run_tags, variant
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +54,10 @@ log = logging.getLogger(__name__)
 _MODE_ALIASES = {"dryrun": "offline", "run": "online"}
 _MODES = ("offline", "online", "disabled")
 # The default Hydra folders start with ${now:%Y-%m-%d_%H-%M-%S} (conf/config.yaml).
-_START_TIME = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(_\d{6})?")
 # Update metrics averaged over a log window; env_step and wall_time are the window's last.
 _AVERAGED = tuple(c for c in m.UPDATE_COLUMNS if c not in (m.ENV_STEP, m.WALL_TIME))
 ERROR_KEY = "error"  # summary key: why the run did not finish (status.json's reason)
 STATUS_KEY = "status"  # summary key: the run's status, as in status.json
-_MAX_LEN = 64  # W&B's limit for job_type and tags
 
 
 class WandbStartError(RuntimeError):
@@ -85,70 +71,6 @@ def resolve_mode(configured: Any) -> str:
     if mode not in _MODES:
         raise WandbStartError(f"W&B mode {raw!r} (from WANDB_MODE or logger.mode); allowed: {', '.join(_MODES)}")
     return mode
-
-
-def run_id(run_dir: Path) -> str:
-    """Stable W&B id of the run folder: the same folder always maps onto the same run."""
-    return hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]
-
-
-def launch_dir(run_dir: Path) -> Path:
-    """The folder that names this launch: the sweep folder in a Hydra multirun, else the single
-    run's output folder (the run folder itself, or the folder of a hand-written group's seeds)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if HydraConfig.initialized():
-        hydra_cfg = HydraConfig.get()
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            return Path(hydra_cfg.sweep.dir)
-        if hydra_cfg.runtime.output_dir:
-            return Path(hydra_cfg.runtime.output_dir)
-    return Path(run_dir)
-
-
-def group_name(cfg: Config, run_dir: Path) -> str:
-    """``logger.group``, else ``<experiment_name>-<start time of the sweep or run>``."""
-    if cfg.logger.group:
-        return cfg.logger.group
-    folder = launch_dir(run_dir).resolve().name
-    found = _START_TIME.search(folder)
-    # A folder without a time stamp (a custom hydra.sweep.dir) names the launch itself.
-    return f"{cfg.experiment_name}-{found.group(0) if found else folder}"
-
-
-def variant(cfg: Config) -> str:
-    """The axes a comparison varies (``config.AXES``, in the order the report's labels use)."""
-    return "-".join(axis_value(cfg, key) for key in AXES)[:_MAX_LEN]
-
-
-def run_name(cfg: Config) -> str:
-    return f"{variant(cfg)}-seed{cfg.seed}"
-
-
-def run_tags(cfg: Config) -> list[str]:
-    tags = [cfg.agent.name.value, cfg.advantage.name.value, cfg.envs.name, cfg.network.name, cfg.task.id,
-            *cfg.logger.tags]
-    return [t[:_MAX_LEN] for t in dict.fromkeys(str(t) for t in tags if str(t))]
-
-
-def _plain(value: Any) -> Any:
-    """Enums as the strings users type (``async``, not ``async_``), recursively."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def run_config(raw_cfg: DictConfig, meta: dict[str, Any]) -> dict[str, Any]:
-    """Resolved config as a nested dict, plus the overrides and the run's metadata."""
-    config = _plain(OmegaConf.to_container(raw_cfg, resolve=True))
-    config["overrides"] = list(meta.get("overrides", []))
-    config["meta"] = {k: v for k, v in meta.items() if k != "overrides"}
-    return config
 
 
 def require_credentials() -> None:
@@ -174,7 +96,8 @@ class WandbSink:
             require_credentials()
         try:
             self.run = wandb.init(
-                project=cfg.logger.project, entity=cfg.logger.entity, group=group_name(cfg, run_dir),
+                project=cfg.logger.project, entity=cfg.logger.entity,
+                group=group_name(cfg, Path(meta.get("launch_dir") or run_dir)),
                 job_type=variant(cfg), name=run_name(cfg), tags=run_tags(cfg), config=run_config(raw_cfg, meta),
                 id=run_id(run_dir), resume="allow", dir=str(run_dir), mode=mode,
                 # Several live runs in one process (a group's seeds), each used through its own

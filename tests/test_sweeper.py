@@ -337,7 +337,7 @@ def test_grouped_seeds_each_get_their_own_wandb_run(tmp_path):
         from test_wandb_tracking import check_finished, only, read_all, wandb_runs
     except ImportError:  # tests/ imported as a package
         from tests.test_wandb_tracking import check_finished, only, read_all, wandb_runs
-    from a2c_lab.wandb_sink import run_id
+    from a2c_lab.wandb_names import run_id
 
     sweep = tmp_path / "sweep"
     out = a2c("-m", "seed=0,1", "total_steps=400", "eval.interval=0", "progress=false", f"hydra.sweep.dir={sweep}",

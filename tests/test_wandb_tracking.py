@@ -140,7 +140,7 @@ def check_matches_local_files(run: WandbRun, run_dir: Path, each_episode: bool =
     update metric, and the mean return and length of the episodes that ended in the window
     (``episode_points=window``); or one point per episode (``episode_points=each``).
     """
-    from a2c_lab.wandb_sink import run_id
+    from a2c_lab.wandb_names import run_id
 
     assert run.run["run_id"] == run_id(run_dir)
     assert run.folder.name.endswith(run_id(run_dir))
@@ -345,7 +345,7 @@ def test_mode_from_environment_wins(monkeypatch):
 def test_group_names_the_launch():
 
     from a2c_lab.config import Config, validate
-    from a2c_lab.wandb_sink import group_name
+    from a2c_lab.wandb_names import group_name
 
     cfg = validate(OmegaConf.merge(OmegaConf.structured(Config), {"experiment_name": "abl"}))
     assert group_name(cfg, Path("runs/single/2026-01-02_03-04-05_abl")) == "abl-2026-01-02_03-04-05"
@@ -355,7 +355,7 @@ def test_group_names_the_launch():
 
 
 def test_run_id_is_stable_per_folder(tmp_path, monkeypatch):
-    from a2c_lab.wandb_sink import run_id
+    from a2c_lab.wandb_names import run_id
 
     monkeypatch.chdir(tmp_path)
     assert run_id(Path("a/0")) == run_id(tmp_path / "a" / "0") != run_id(tmp_path / "a" / "1")

@@ -11,6 +11,9 @@ seeds over the wall time of the training call. The cases alternate within each r
 grouped            ``train_group``: the S seeds as one batched computation (the default).
 one at a time      ``train`` per seed, one after the other: what ``hydra/sweeper=basic`` does
                    in one process (the peer).
+SB3 A2C            Stable-Baselines3's A2C at the same settings (RL-Zoo's CartPole A2C), the
+                   same seeds one after the other, ``learn()`` timed (the ``[bench]`` extra;
+                   skipped without it).
 Two hand-written speed pieces of the unbatched loop were measured here at this setting, against
 the plain PyTorch they replaced (the same alternating design), and removed, since neither
 gained more than the 10% a second implementation must: acting in numpy (``NumpyPolicy``) +9%
@@ -34,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "scripts"))  # benchmark.py's SB3 setup
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -59,6 +63,10 @@ def run_case(case: str, seeds: list[int], total_steps: int) -> float:
     folder = Path(tempfile.mkdtemp(prefix="a2c_lab_groups_"))
     try:
         start = time.perf_counter()
+        if case == "SB3 A2C":
+            from benchmark import run_sb3  # the same SB3 setup as scripts/benchmark.py
+
+            return sum(run_sb3(total_steps, seed=s)["env_steps"] for s in seeds) / (time.perf_counter() - start)
         if case == "one at a time":
             summaries = [trainer.train(trainer.seed_config(cfg, s), folder / str(s)) for s in seeds]
         else:
@@ -69,7 +77,7 @@ def run_case(case: str, seeds: list[int], total_steps: int) -> float:
     return sum(s["summary/env_steps"] for s in summaries) / wall
 
 
-CASES = ("grouped", "one at a time")
+CASES = ("grouped", "one at a time", "SB3 A2C")
 
 
 def main(argv=None) -> int:
@@ -83,6 +91,12 @@ def main(argv=None) -> int:
     if args.quick:
         args.repeats, args.steps = 1, 4_000
     torch.set_num_threads(1)
+    global CASES
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        CASES = CASES[:2]
+        print("  Stable-Baselines3 is not installed (pip install -e '.[bench]'): its case is skipped")
     seeds = list(range(args.seeds))
     run_case("grouped", seeds[:2], 2_000)  # warm-up: first-call costs outside the timed runs
     rows = []
@@ -104,7 +118,8 @@ def main(argv=None) -> int:
     for case in CASES:
         ratio = ratios[case]
         spread = f"{statistics.median(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f})"
-        verdict = "" if case == "grouped" else "the peer: what grouping buys"
+        verdict = {"grouped": "", "one at a time": "what grouping buys",
+                   "SB3 A2C": "against Stable-Baselines3, seed after seed"}[case]
         lines.append(f"| {case} | {medians[case]:,.0f} | {spread} | {verdict} |")
     report = "\n".join(lines) + "\n"
     print(report)

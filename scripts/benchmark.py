@@ -372,44 +372,42 @@ def fmt_ratios(values: list[float], spec: str = ".2f", suffix: str = "") -> str:
     return text if len(values) == 1 else f"{text} ({min(values):{spec}}-{max(values):{spec}})"
 
 
-def targets(res: Results) -> list[tuple[str, str, str, str]]:
-    """(target, measured, bound, met) rows for the issue's targets. Ratios of alternating
-    cases are medians of the per-repeat ratios, with their range."""
-    def met(value: float | None, ok: bool) -> str:
-        return "n/a" if value is None else ("yes" if ok else "no")
+TARGETS_FILE = Path(__file__).with_name("benchmark_targets.yaml")
 
+
+def load_targets() -> dict:
+    import yaml
+
+    return yaml.safe_load(TARGETS_FILE.read_text())
+
+
+def targets(res: Results) -> list[tuple[str, str, str, str]]:
+    """(target, measured, bound, met) rows for the targets in benchmark_targets.yaml. Ratios of
+    alternating cases are medians of the per-repeat ratios, with their range."""
     rows = []
-    r = paired_ratios(res, "sps", "a2c-lab, 8 envs", "SB3 A2C, 8 envs", "env_steps_per_s")
-    median = statistics.median(r) if r else None
-    rows.append(("Training throughput, a2c-lab / SB3 A2C, matched settings (8 envs)", fmt_ratios(r, suffix="x"),
-                 ">= 3x", met(median, median is not None and median >= 3)))
-    lab64 = res.median("sps", "a2c-lab, 64 envs", "env_steps_per_s")
-    rows.append(("Training throughput at 64 envs (env steps/s)", fmt(lab64), ">= 150,000",
-                 met(lab64, lab64 is not None and lab64 >= 150_000)))
-    r = [x - 1 for x in paired_ratios(res, "tracking", "local files only", "W&B offline + local files", "env_steps_per_s")]
-    median = statistics.median(r) if r else None
-    rows.append(("Slowdown of the training loop with tracking on (W&B offline) vs off",
-                 fmt_ratios([100 * x for x in r], ".1f", "%"), "<= 10%", met(median, median is not None and median <= 0.10)))
-    t_lab, t_sb3 = res.median("solve", "a2c-lab", "wall_s_to_475"), res.median("solve", "SB3 A2C", "wall_s_to_475")
-    r = ratio(t_lab, t_sb3)
-    rows.append(("Median wall time to a last-100 mean of 475, a2c-lab / SB3 A2C", fmt(r, ".2f"), "<= 0.33",
-                 met(r, r is not None and r <= 1 / 3)))
-    r = paired_ratios(res, "sweep", "joblib launcher", "basic launcher", "wall_s")
-    median = statistics.median(r) if r else None
-    rows.append(("6-run sweep wall time, joblib launcher (2 jobs) / basic launcher", fmt_ratios(r), "<= 0.60",
-                 met(median, median is not None and median <= 0.60)))
+    for t in load_targets()["targets"]:
+        if t["kind"] in ("paired", "slowdown"):
+            values = paired_ratios(res, t["section"], t["a"], t["b"], t["metric"])
+            if t["kind"] == "slowdown":
+                values = [v - 1 for v in values]
+            value = statistics.median(values) if values else None
+            text = (fmt_ratios([100 * v for v in values], ".1f", "%") if t["kind"] == "slowdown"
+                    else fmt_ratios(values, suffix="x" if t["bound"].endswith("x") else ""))
+        elif t["kind"] == "median":
+            value = res.median(t["section"], t["a"], t["metric"])
+            text = fmt(value)
+        else:  # medians
+            value = ratio(res.median(t["section"], t["a"], t["metric"]), res.median(t["section"], t["b"], t["metric"]))
+            text = fmt(value, ".2f")
+        ok = value is not None and ("min" not in t or value >= t["min"]) and ("max" not in t or value <= t["max"])
+        rows.append((t["name"], text, t["bound"], "n/a" if value is None else ("yes" if ok else "no")))
     return rows
 
 
-# Env steps/s measured on this machine when issue 5 was written; the machine's speed varies
-# (it is shared), so the report states how fast it ran against these.
-ISSUE_REFERENCE = (("env", "native vector env, 8 envs", 214_000), ("env", "native vector env, 64 envs", 1_600_000),
-                   ("sps", "SB3 A2C, 8 envs", 11_900))
-
-
 def machine_speed(res: Results) -> str | None:
+    """The machine's speed against benchmark_targets.yaml's reference: it is shared, and varies."""
     parts = []
-    for section, case, reference in ISSUE_REFERENCE:
+    for section, case, reference in load_targets()["reference_speed"]:
         value = res.median(section, case, "env_steps_per_s")
         if value is not None:
             parts.append(f"{case} {value:,.0f} env steps/s ({value / reference:.0%} of the {reference:,} in issue 5)")

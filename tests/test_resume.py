@@ -220,3 +220,26 @@ def test_a_killed_grouped_sweep_resumes_with_another_group_size(tmp_path):
         assert read_json(sweep / str(job) / m.META_FILE)["segment"] == 1
     plan = OmegaConf.load(sweep / "sweep_plan.yaml")
     assert len(plan.groups) == 2
+
+
+# --- launcher presets ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("preset,target,keys", [
+    ("local", "JoblibLauncher", {"n_jobs": -1}),
+    ("slurm", "SlurmLauncher", {"timeout_min": 240, "cpus_per_task": 2, "mem_gb": 8, "array_parallelism": 64,
+                                "max_num_timeout": 20}),
+    ("slurm_local", "LocalLauncher", {"timeout_min": 60, "cpus_per_task": 1}),
+])
+def test_launcher_presets_compose(preset, target, keys):
+    from hydra import compose, initialize_config_dir
+
+    from conftest import CONF_DIR
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"hydra/launcher={preset}"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith(target)
+    for key, value in keys.items():
+        assert launcher[key] == value, key
+    if preset == "slurm":
+        assert launcher.partition is None  # named in the preset for the user to set (``???`` cannot override a default)

@@ -243,3 +243,26 @@ def test_launcher_presets_compose(preset, target, keys):
         assert launcher[key] == value, key
     if preset == "slurm":
         assert launcher.partition is None  # named in the preset for the user to set (``???`` cannot override a default)
+
+
+@pytest.mark.slow
+def test_submitit_preemption_checkpoints_and_requeues(tmp_path):
+    """A real SIGUSR2 to the submitit_local task part-way: the run checkpoints, says preempted,
+    its W&B segment fails with 128 + 12, submitit requeues the task, and it resumes and finishes
+    with every update exactly once."""
+    sweep = tmp_path / "sweep"
+    proc = start("-m", "seed=0", "total_steps=40000", "checkpoint.interval=0", *QUIET, "hydra/launcher=slurm_local",
+                 f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    run_dir = sweep / "0"
+    wait_until(lambda: rows(run_dir / m.UPDATES_FILE) > 100, timeout=240, what="100 updates")
+    task_pid = read_json(run_dir / m.STATUS_FILE)["pid"]
+    os.kill(task_pid, signal.SIGUSR2)
+    wait_until(lambda: (run_dir / checkpoint.CHECKPOINT_FILE).exists(), what="the preemption checkpoint")
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, (stdout[-2000:], stderr[-3000:])
+    check_continuous(run_dir, 40000)
+    assert read_json(run_dir / m.META_FILE)["segment"] == 1
+    first, second = wandb_runs(run_dir)
+    assert first.info["state"] == "failed" and first.info["exit_code"] == 128 + signal.SIGUSR2
+    assert first.info["summary"]["status"] == "preempted"
+    assert second.info["state"] == "finished"

@@ -85,6 +85,11 @@ class WandbMode(Enum):
     disabled = "disabled"
 
 
+class ResumeMode(Enum):
+    auto = "auto"  # a folder holding this config's unfinished run resumes from its checkpoint; a finished one is skipped
+    never = "never"  # a folder that holds a run is refused (overwrite=true deletes it)
+
+
 class EpisodePoints(Enum):
     window = "window"  # the mean of the episodes that ended in each log_interval window, in its point
     each = "each"  # one W&B point per episode, at the env step where it ended (one wandb.log call each)
@@ -159,6 +164,11 @@ class LoggerConfig:
 
 
 @dataclass
+class CheckpointConfig:
+    interval: int = 50_000  # env steps per seed between checkpoints; 0 = only at the end and at a signal
+
+
+@dataclass
 class GroupConfig:
     """Where a group's seeds write; set by the grouping sweeper (a2c_lab.sweeper), not by hand."""
 
@@ -187,6 +197,8 @@ class Config:
     torch_threads: int = 1  # torch intra-op threads for this run (0 = torch's default)
     progress: bool = True  # progress bar when stdout is a terminal
     overwrite: bool = False  # start in a run folder that holds another run, deleting that run
+    resume: ResumeMode = ResumeMode.auto  # auto: continue this config's run in its folder (a2c_lab.checkpoint); never: refuse
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)  # when a run saves its state to resume from
 
 
 # The design axes a sweep varies, one Hydra group each (conf/<group>/), by the config key whose value
@@ -205,9 +217,9 @@ def axis_value(cfg: Config, key: str) -> str:
 
 
 # Keys that say how a run is executed or recorded, not what it learns: they never split runs
-# into different variants in a comparison, and (with the resume keys to come) may differ when a
-# run is continued. A key listed here covers its whole subtree (``logger`` = ``logger.*``).
-BOOKKEEPING_KEYS = ("logger", "progress", "device", "torch_threads", "overwrite", "group")
+# into different variants in a comparison, and may differ when a run is resumed in its folder. A
+# key listed here covers its whole subtree (``logger`` = ``logger.*``).
+BOOKKEEPING_KEYS = ("logger", "progress", "device", "torch_threads", "overwrite", "group", "resume", "checkpoint")
 
 
 def seed_config(cfg: DictConfig, seed: int) -> DictConfig:
@@ -304,6 +316,8 @@ def validate(cfg: DictConfig | Config) -> Config:
            f">= one rollout, n_steps * envs.num_envs = {rollout}")
     _check(c.eval.interval >= 0, "eval.interval", c.eval.interval, "0 (off) or env steps > 0")
     _check(c.eval.episodes >= 1, "eval.episodes", c.eval.episodes, "an integer >= 1")
+    _check(c.checkpoint.interval >= 0, "checkpoint.interval", c.checkpoint.interval,
+           "0 (only at the end and at a signal) or env steps > 0")
     _check(c.logger.log_interval >= 1, "logger.log_interval", c.logger.log_interval, "an integer >= 1")
     _check(c.torch_threads >= 0, "torch_threads", c.torch_threads, "0 (torch default) or an integer >= 1")
     _check(re.fullmatch(r"cpu|mps|cuda(:\d+)?", c.device) is not None, "device", c.device,

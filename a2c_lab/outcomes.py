@@ -8,6 +8,7 @@ nothing: total_steps        finished          0
 a config error              not_started       2 (before training; nothing else written)
 a non-finite number         diverged          3
 a signal n                  interrupted       128 + n (SIGINT 130, SIGTERM 143, SIGHUP 129)
+the preemption signal n     preempted         128 + n (SIGUSR2 140), then submitit's handler
 any other error             failed            1
 ==========================  ================  =====================================
 """
@@ -26,6 +27,13 @@ from a2c_lab.run_folder import (EXIT_CONFIG_ERROR, EXIT_DIVERGED, EXIT_FAILED, E
                                 Status)
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PREEMPT_SIGNAL_VAR = "SUBMITIT_PREEMPT_SIGNAL"  # submitit's: the signal that checkpoints and requeues (USR2)
+
+
+def preemption_signal() -> int:
+    """The signal submitit checkpoints and requeues on: SIGUSR2, or ``SUBMITIT_PREEMPT_SIGNAL`` (``TERM``)."""
+    name = os.environ.get(PREEMPT_SIGNAL_VAR, "USR2").strip().upper()
+    return int(getattr(signal, name if name.startswith("SIG") else f"SIG{name}", signal.SIGUSR2))
 
 
 class Diverged(RuntimeError):
@@ -48,9 +56,10 @@ class Interrupted(BaseException):
     """A signal asked the run to stop. A BaseException, like KeyboardInterrupt, so that no
     ``except Exception`` on the way out swallows it."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int, preempted: bool = False):
         self.signum = signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.preempted = preempted  # the scheduler's preemption signal, with its handler installed
+        super().__init__(f"{'preempted' if preempted else 'interrupted'} by {signal.Signals(signum).name}")
 
 
 @dataclass(frozen=True)
@@ -73,30 +82,54 @@ def outcome_of(error: BaseException | None) -> Outcome:
         signal.SIGINT if isinstance(error, KeyboardInterrupt) else None)
     if signum is not None:
         name = signal.Signals(signum).name
+        if isinstance(error, Interrupted) and error.preempted:
+            return Outcome(Status.preempted, f"preempted by {name} (to be requeued)", EXIT_SIGNAL_BASE + signum, name)
         return Outcome(Status.interrupted, f"interrupted by {name}", EXIT_SIGNAL_BASE + signum, name)
     return Outcome(Status.failed, f"{type(error).__name__}: {error}", EXIT_FAILED)
 
 
+def _foreign(handler: object) -> bool:
+    """A program's own handler (submitit's), not Python's defaults and not a2c-lab's."""
+    return callable(handler) and handler is not signal.default_int_handler and not getattr(
+        handler, "a2c_lab_handler", False)
+
+
 class SignalGuard:
     """While a run trains: SIGINT, SIGTERM and SIGHUP write the run's status at once (through
-    ``on_signal``), then raise ``Interrupted`` in the main thread so the run unwinds (flush the
-    files, close W&B, close the envs).
+    ``on_signal``), then stop the run with ``Interrupted`` so that it unwinds (flush the files,
+    close W&B, close the envs). The preemption signal (``preemption_signal()``, submitit's
+    SIGUSR2) is handled too where a program's handler is installed for it (submitit's): the run
+    then ends ``preempted``.
 
-    A handler that was installed before (submitit installs its own) is never replaced for good:
-    ``chain`` calls it after the run has cleaned up, and ``__exit__`` puts it back. A second
-    signal while the run is unwinding is only noted: the first one's cleanup must finish.
+    ``defer``: while True (the training loop), the handler only records the signal and the loop
+    calls ``check`` after each update's logging, where the run's state is whole: it writes its
+    checkpoint there, so nothing logged is ahead of it. A second signal while deferring stops
+    the run at once (a loop that never reaches ``check``). Otherwise ``Interrupted`` is raised in
+    the handler. A signal while the run is unwinding is only noted: its cleanup must finish.
+
+    A handler that was installed before (submitit's) is never replaced for good: ``chain`` calls
+    it after the run has cleaned up (submitit's requeues), and ``__exit__`` puts it back.
     Outside the main thread Python cannot install handlers; the guard then does nothing.
     """
 
-    def __init__(self, on_signal: Callable[[int], None]):
+    def __init__(self, on_signal: Callable[["Interrupted"], None]):
         self.on_signal = on_signal
-        self.received: int | None = None
+        self.received: Interrupted | None = None
+        self.defer = False
+        self._raised = False
         self._previous: dict[int, object] = {}
+        self._preempting: set[int] = set()
 
     def __enter__(self) -> "SignalGuard":
         if threading.current_thread() is threading.main_thread():
-            for signum in HANDLED_SIGNALS:
+            preempt = preemption_signal()
+            signals = list(HANDLED_SIGNALS)
+            if preempt not in signals and _foreign(signal.getsignal(preempt)):
+                signals.append(preempt)
+            for signum in signals:
                 self._previous[signum] = signal.signal(signum, self._handle)
+            if _foreign(self._previous.get(preempt)):
+                self._preempting.add(preempt)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -106,20 +139,31 @@ class SignalGuard:
 
     def _handle(self, signum: int, frame) -> None:
         if self.received is not None:
+            if self.defer and not self._raised:  # asked twice: stop now
+                self._raised = True
+                raise self.received
             return
-        self.received = signum
+        err = Interrupted(signum, preempted=signum in self._preempting)
+        self.received = err
         try:
-            self.on_signal(signum)
+            self.on_signal(err)
         finally:
-            raise Interrupted(signum)
+            if not self.defer:
+                self._raised = True
+                raise err
+
+    def check(self) -> None:
+        """Raise the deferred signal's ``Interrupted``, if one came."""
+        if self.received is not None and not self._raised:
+            self._raised = True
+            raise self.received
 
     def chain(self, signum: int) -> None:
         """Call the handler that was installed before ours, if it is a program's own (not
         Python's defaults, not a2c-lab's): e.g. submitit's preemption and requeue logic."""
         previous = self._previous.get(signum)
-        if callable(previous) and previous is not signal.default_int_handler and not getattr(
-                previous, "a2c_lab_handler", False):
-            previous(signum, None)
+        if _foreign(previous):
+            previous(signum, None)  # type: ignore[operator]
 
 
 def exit_by_signal(signum: int) -> None:

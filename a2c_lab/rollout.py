@@ -48,11 +48,12 @@ class Collector:
     """Steps each seed's vector env with a policy over all seeds; keeps the current obs and
     each seed's running episode stats and env-step count."""
 
-    def __init__(self, envs: Sequence[VectorEnv], start_time: float):
+    def __init__(self, envs: Sequence[VectorEnv], start_time: float | Sequence[float]):
         self.envs = list(envs)
-        self.start_time = start_time
         self.obs = np.stack([e.reset() for e in self.envs])  # [S, N, D]
         seeds, n = self.obs.shape[:2]
+        # per seed: when its wall clock reads 0 (a resumed seed started earlier)
+        self.start_times = np.broadcast_to(np.asarray(start_time, dtype=np.float64), (seeds,)).copy()
         self.env_steps = np.zeros(seeds, dtype=np.int64)  # real transitions so far, per seed
         self._episode_return = np.zeros((seeds, n), dtype=np.float64)
         self._episode_length = np.zeros((seeds, n), dtype=np.int64)
@@ -102,7 +103,7 @@ class Collector:
             lengths += mask[t] > 0
             if row_ended:
                 for i in np.flatnonzero(ended[t]).tolist():  # env order
-                    finished.append((steps_so_far[t], step_time[t] - self.start_time, returns[i], lengths[i]))
+                    finished.append((steps_so_far[t], step_time[t] - self.start_times[seed], returns[i], lengths[i]))
                 returns[ended[t]] = 0.0
                 lengths[ended[t]] = 0
         if not finished:

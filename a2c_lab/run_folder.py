@@ -45,6 +45,7 @@ from a2c_lab import metrics as M
 RUN_CONFIG_FILE = "run_config.yaml"  # the authoritative config of the run's metrics
 LOCK_FILE = ".lock"
 WANDB_DIR = "wandb"
+CHECKPOINT_FILES = ("checkpoint.pt", "checkpoint.prev.pt")  # a2c_lab.checkpoint's (which imports torch)
 
 
 class Status(str, Enum):
@@ -184,11 +185,12 @@ def holds_a_run(run_dir: Path) -> bool:
     return (run_dir / M.STATUS_FILE).exists() and read_status(run_dir).status != Status.not_started.value
 
 
-def claim(run_dir: Path, overwrite: bool = False) -> RunLock:
+def claim(run_dir: Path, overwrite: bool = False, keep_run: bool = False) -> RunLock:
     """Take ``run_dir`` for a new run and return its lock (hold it until the run ends).
 
     Refuses a folder in which a live process runs, and a folder that holds another run
-    (finished, failed, killed...) unless ``overwrite``; overwriting removes that run's files and
+    (finished, failed, killed...) unless ``keep_run`` (``resume=auto``: the caller decides,
+    a2c_lab.resume, whether that run is this config's, to resume or skip) or ``overwrite``; overwriting removes that run's files and
     its ``wandb/`` folder (W&B's run id is a hash of the folder's path, so the old offline run
     would otherwise be merged with the new one at upload). Hydra's own ``.hydra/`` files and
     logs are left alone: Hydra rewrote them for this command.
@@ -201,14 +203,14 @@ def claim(run_dir: Path, overwrite: bool = False) -> RunLock:
         raise FolderTaken(
             f"run folder {run_dir} is in use by a live run (pid {record.get('pid')} on {record.get('host')}); "
             "choose another folder (hydra.run.dir=...) or stop that run first")
-    if holds_a_run(run_dir):
+    if holds_a_run(run_dir) and not keep_run:
         if not overwrite:
             lock.release()
             raise FolderTaken(
                 f"run folder {run_dir} already holds a run ({read_status(run_dir).describe()}); "
                 "a folder holds one run: choose another folder (hydra.run.dir=...), or pass overwrite=true "
                 "to delete that run and start again in it")
-        for name in RUN_FILES:
+        for name in RUN_FILES + CHECKPOINT_FILES:
             (run_dir / name).unlink(missing_ok=True)
         shutil.rmtree(run_dir / WANDB_DIR, ignore_errors=True)
     return lock

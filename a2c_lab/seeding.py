@@ -29,3 +29,13 @@ def streams(seed: int) -> Streams:
 def env_seeds(sequence: np.random.SeedSequence, count: int) -> list[int]:
     """``count`` reset seeds from a stream, the same ones every time it is asked."""
     return [int(s) for s in sequence.generate_state(count)]
+
+
+def segment_stream(sequence: np.random.SeedSequence, segment: int) -> np.random.SeedSequence:
+    """The stream of a run's ``segment``: the stream itself for the first (0), else its child
+    number ``segment``, so a resumed run's envs restart from reset seeds of their own, the same
+    whichever group resumes it."""
+    if segment == 0:
+        return sequence
+    return np.random.SeedSequence(sequence.entropy, spawn_key=(*sequence.spawn_key, segment),
+                                  pool_size=sequence.pool_size)

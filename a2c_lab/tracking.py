@@ -54,22 +54,32 @@ class LocalFiles:
     """CSV files per event type plus status and summary JSON (see a2c_lab.metrics and
     a2c_lab.run_folder)."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, resume_at: Ended | None = None):
+        """``resume_at``: continue a resumed run's files (already cut to its checkpoint,
+        a2c_lab.resume) in append mode, from that update and env step."""
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         self._files = []
-        self._episodes = self._open(m.EPISODES_FILE, m.EPISODE_COLUMNS)
-        self._updates = self._open(m.UPDATES_FILE, m.UPDATE_COLUMNS)
-        self._evals = self._open(m.EVAL_FILE, m.EVAL_COLUMNS)
-        write_status(run_dir, Status.running, env_step=0, update=0)
+        append = resume_at is not None
+        self._episodes = self._open(m.EPISODES_FILE, m.EPISODE_COLUMNS, append)
+        self._updates = self._open(m.UPDATES_FILE, m.UPDATE_COLUMNS, append)
+        self._evals = self._open(m.EVAL_FILE, m.EVAL_COLUMNS, append)
+        at = resume_at or Ended()
+        write_status(run_dir, Status.running, env_step=at.env_step, update=at.update)
 
-    def _open(self, name: str, columns: tuple[str, ...]) -> csv.writer:
-        f = open(self.run_dir / name, "w", newline="")
+    def _open(self, name: str, columns: tuple[str, ...], append: bool = False) -> csv.writer:
+        f = open(self.run_dir / name, "a" if append else "w", newline="")
         self._files.append(f)
         writer = csv.writer(f)
-        writer.writerow(columns)
+        if not append:
+            writer.writerow(columns)
         f.flush()
         return writer
+
+    def flush(self) -> None:
+        """Every row logged so far on disk (before a checkpoint records how far they go)."""
+        for f in self._files:
+            f.flush()
 
     def log_episodes(self, episodes: Episodes) -> None:
         self._episodes.writerows(zip(episodes.env_step.tolist(), episodes.wall_time.tolist(),
@@ -117,10 +127,11 @@ class LocalFiles:
                 pass  # the status below matters more
         write_status(self.run_dir, outcome.status, reason, outcome.signal, ended.env_step, ended.update)
 
-    def signalled(self, signum: int, ended: Ended) -> None:
-        """Called from the signal handler, before anything else: the status says interrupted at
-        once, so a launcher that kills the process right after still leaves the truth behind."""
-        outcome = outcome_of(Interrupted(signum))
+    def signalled(self, signal: Interrupted, ended: Ended) -> None:
+        """Called from the signal handler, before anything else: the status says interrupted
+        (or preempted) at once, so a launcher that kills the process right after still leaves
+        the truth behind."""
+        outcome = outcome_of(signal)
         write_status(self.run_dir, outcome.status, outcome.reason, outcome.signal, ended.env_step, ended.update)
 
 
@@ -165,12 +176,13 @@ class Tracker:
             except Exception as err:  # noqa: BLE001 - already failing; report, go on
                 log.warning("%s could not record the failure (%s: %s)", type(sink).__name__, type(err).__name__, err)
 
-    def signalled(self, signum: int, ended: Ended) -> None:
-        self.local.signalled(signum, ended)  # one small atomic write
+    def signalled(self, signal: Interrupted, ended: Ended) -> None:
+        self.local.signalled(signal, ended)  # one small atomic write
 
 
-def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict) -> Tracker:
-    local = LocalFiles(run_dir)
+def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict,
+                 resume_at: Ended | None = None) -> Tracker:
+    local = LocalFiles(run_dir, resume_at)
     extras: list[Sink] = []
     if cfg.logger.name is LoggerKind.wandb:
         try:

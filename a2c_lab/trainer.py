@@ -18,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from a2c_lab import metrics as m
 from a2c_lab.advantages import estimate
 from a2c_lab.agents import A2C, Update
-from a2c_lab.config import Backend, Config, ConfigError, seed_config
+from a2c_lab import checkpoint
+from a2c_lab.config import Backend, Config, ConfigError, ResumeMode, seed_config
 from a2c_lab.envs import VectorEnv
 from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
 from a2c_lab.evaluation import evaluate_greedy
@@ -26,7 +27,9 @@ from a2c_lab.networks import ActorCritic
 from a2c_lab.outcomes import Diverged, Interrupted, SignalGuard, outcome_of
 from a2c_lab.preflight import check_config, check_processes
 from a2c_lab.rollout import Collector, Episodes, Rollout
-from a2c_lab.seeding import Streams, streams
+from a2c_lab.resume import Plan, cut_metrics, episode_history
+from a2c_lab.resume import plan as plan_resume
+from a2c_lab.seeding import Streams, segment_stream, streams
 from a2c_lab.run_folder import RUN_CONFIG_FILE, claim, holds_a_run, lock_is_held, write_json, write_status
 from a2c_lab.tracking import Ended, Tracker, make_tracker, run_metadata
 
@@ -58,16 +61,22 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
 
     Returns, per seed, its summary or the ``Diverged`` that stopped it. Each seed's folder gets
     exactly what a one-seed run writes (its config with its scalar seed, metrics, status, meta,
-    model, W&B run); a seed that diverges is recorded and frozen while the others go on.
-    ``overrides``: the command-line overrides (one list, or one per seed) for meta.json;
+    model, W&B run, checkpoints); a seed that diverges is recorded and frozen while the others go
+    on. ``overrides``: the command-line overrides (one list, or one per seed) for meta.json;
     ``group``: what meta.json says of the group; ``launch_dir``: the folder that names the launch
     (a sweep's folder; by default the run folders' common parent for a group, the run folder for
     one run), which names the W&B group.
 
-    Refused before anything is written (ConfigError, FolderTaken): a bad config, or a folder
-    that holds another run. A config error in folders of their own leaves status
-    ``not_started`` there with the reason. A signal or an error stops every seed still
-    training, records it in each one's folder (see a2c_lab.outcomes), and is re-raised.
+    Resume (``resume=auto``, a2c_lab.resume): a folder that holds a run of the same config
+    continues it from its checkpoint, or is skipped (its result returned) when that run
+    finished. Seeds whose checkpoints are at different update counts (a sweep regrouped) train
+    as sub-groups one after the other, since a group's optimizers share one step count.
+
+    Refused before anything is written (ConfigError, FolderTaken): a bad config, a folder that
+    a live run holds, or one that holds another run (another config, or any run with
+    ``resume=never``). A config error in folders of their own leaves status ``not_started``
+    there with the reason. A signal or an error stops every seed still training, records it in
+    each one's folder (see a2c_lab.outcomes), and is re-raised.
     """
     run_dirs = [Path(d) for d in run_dirs]
     configs = [seed_config(raw_cfg, seed) for seed in seeds]  # what each seed's folder records
@@ -85,66 +94,122 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
         raise
     locks = []
     try:
-        for run_dir, (cfg, _) in zip(run_dirs, checked):
-            locks.append(claim(run_dir, cfg.overwrite))
+        plans = []
+        for run_dir, raw, (cfg, _) in zip(run_dirs, configs, checked):
+            resuming = cfg.resume is ResumeMode.auto and not cfg.overwrite
+            locks.append(claim(run_dir, cfg.overwrite, keep_run=resuming))
+            plans.append(plan_resume(run_dir, raw) if resuming else Plan("fresh"))
         per_seed = overrides if overrides and isinstance(overrides[0], list) else [list(overrides or [])] * len(seeds)
         launch = Path(launch_dir) if launch_dir else Path(os.path.commonpath([d.resolve() for d in run_dirs])
                                                           if len(run_dirs) > 1 else run_dirs[0])
-        return _train(configs, [c for c, _ in checked], run_dirs, per_seed, checked[0][1], group, launch)
+        if isinstance(group, str):
+            group = {"name": group}
+        if group is not None:
+            group = {**group, "seeds": group.get("seeds", list(seeds))}
+        results: list[dict[str, Any] | Diverged | None] = [p.result for p in plans]
+        for i, p in enumerate(plans):
+            if p.kind == "skip":
+                log.info("seed %d: the run in %s has ended (%s); skipped", seeds[i], run_dirs[i],
+                         "diverged" if isinstance(p.result, Diverged) else "finished")
+        subgroups: dict[int, list[int]] = {}
+        for i, p in enumerate(plans):
+            if p.kind != "skip":
+                subgroups.setdefault(p.update, []).append(i)
+        if len(subgroups) > 1:
+            log.info("seeds resume from different updates %s: trained as %d groups one after the other",
+                     sorted(subgroups), len(subgroups))
+        for members in subgroups.values():
+            done = _train([configs[i] for i in members], [checked[i][0] for i in members],
+                          [run_dirs[i] for i in members], [per_seed[i] for i in members], checked[0][1], group,
+                          launch, members, [plans[i].state for i in members])
+            for i, result in zip(members, done):
+                results[i] = result
+        return results  # type: ignore[return-value]
     finally:
         for lock in locks:
             lock.release()
 
 
 def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path], overrides: list[list[str]],
-           backend: Backend, group: dict[str, Any] | str | None, launch_dir: Path) -> list[dict[str, Any] | Diverged]:
+           backend: Backend, group: dict[str, Any] | None, launch_dir: Path, indices: list[int],
+           states: list[dict[str, Any] | None]) -> list[dict[str, Any] | Diverged]:
+    """One (sub-)group: every seed fresh, or every one resuming from the same update count."""
     cfg = cfgs[0]  # the seeds' configs differ in their seed alone
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
     trackers = []
-    for index, (raw, seed_cfg, run_dir, seed_overrides) in enumerate(zip(raw_cfgs, cfgs, run_dirs, overrides)):
+    resumed = [_resume_point(state) for state in states]
+    for index, raw, seed_cfg, run_dir, seed_overrides, state, at in zip(
+            indices, raw_cfgs, cfgs, run_dirs, overrides, states, resumed):
+        if state is not None:
+            cut_metrics(run_dir, state["update"], state["env_step"])
+            log.info("seed %d resumes in %s from update %d (env step %d), segment %d", seed_cfg.seed, run_dir,
+                     state["update"], state["env_step"], state["segment"] + 1)
         # The config these metrics belong to, written by the run itself (Hydra's .hydra/ copy is
         # rewritten by any later command pointed at this folder, even a refused one).
         OmegaConf.save(raw, run_dir / RUN_CONFIG_FILE, resolve=True)
         meta = run_metadata(seed_overrides)
         meta["backend"] = backend.value
         meta["launch_dir"] = str(launch_dir)
+        meta["segment"] = 0 if state is None else state["segment"] + 1
+        if state is not None:
+            meta["resumed_from"] = {"update": state["update"], "env_step": state["env_step"]}
         if group is not None:
-            meta["group"] = {**group, "index": index} if isinstance(group, dict) else {"name": group, "index": index}
-            meta["group"].setdefault("seeds", [c.seed for c in cfgs])
+            meta["group"] = {**group, "index": index}
         write_json(run_dir / m.META_FILE, meta)
-        trackers.append(make_tracker(seed_cfg, raw, run_dir, meta))
+        trackers.append(make_tracker(seed_cfg, raw, run_dir, meta, at))
     seeds = [c.seed for c in cfgs]
-    run = _Seeds(trackers, [streams(s) for s in seeds], cfg.task.threshold)
+    segments = [0 if state is None else state["segment"] + 1 for state in states]
+    run = _Seeds(trackers, [streams(s) for s in seeds], cfg.task.threshold, segments, run_dirs)
+    for s, (state, at) in enumerate(zip(states, resumed)):
+        if state is not None:
+            run.histories[s].add_arrays(*episode_history(run_dirs[s]))
+            run.ended[s] = at
     envs: list[VectorEnv] = []
     with SignalGuard(run.signalled) as guard:
         try:
             seed_everything(seeds[0])  # nothing relies on the global generators; libraries may
-            envs = [VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, st.train_envs) for st in run.streams]
+            envs = [VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, segment_stream(st.train_envs, seg))
+                    for st, seg in zip(run.streams, segments)]
             model = ActorCritic(envs[0].obs_dim, envs[0].num_actions, cfg.network,
                                 init_seeds=[st.init for st in run.streams]).to(cfg.device)
             agent = A2C(model, cfg.agent, acting_streams=[st.acting for st in run.streams])
-            _loop(cfg, envs, agent, run, run_dirs)
+            if states[0] is not None:
+                checkpoint.restore(agent, states)  # type: ignore[arg-type]
+            _loop(cfg, envs, agent, run, states, guard)
         except BaseException as err:
+            if guard.received is not None and not isinstance(err, Interrupted):
+                err = guard.received  # a signal came, then its side effects (a dead env worker) raised
             run.fail_active(err)
             _close_envs(envs)
             if isinstance(err, Interrupted):
                 guard.chain(err.signum)
-            raise
+            raise err
     _close_envs(envs)
     return run.results
 
 
-class _Seeds:
-    """Each seed's tracker, episode history, counts and result; which seeds still train."""
+def _resume_point(state: dict[str, Any] | None) -> Ended | None:
+    if state is None:
+        return None
+    return Ended(env_step=state["env_step"], update=state["update"], wall_time=state["wall_time"])
 
-    def __init__(self, trackers: list[Tracker], seed_streams: list[Streams], threshold: float | None):
+
+class _Seeds:
+    """Each seed's tracker, episode history, counts, checkpoints and result; which seeds still train."""
+
+    def __init__(self, trackers: list[Tracker], seed_streams: list[Streams], threshold: float | None,
+                 segments: list[int], run_dirs: list[Path]):
         self.trackers = trackers
         self.streams = seed_streams
         self.threshold = threshold
+        self.segments = segments
+        self.run_dirs = run_dirs
         self.histories = [_EpisodeHistory() for _ in trackers]
         self.ended = [Ended() for _ in trackers]
+        self.next_eval: list[int | None] = [None] * len(trackers)
         self.results: list[dict[str, Any] | Diverged | None] = [None] * len(trackers)
+        self.checkpoint_seconds: list[float] = []  # time of each checkpoint of the group
 
     @property
     def active(self) -> list[int]:
@@ -154,9 +219,21 @@ class _Seeds:
         ended = self.ended[s]
         return self.histories[s].summary(ended.env_step, ended.wall_time, self.threshold)
 
-    def finish(self, s: int, model: ActorCritic, run_dir: Path) -> None:
+    def checkpoint(self, agent: A2C, seeds: list[int]) -> None:
+        """Each seed's state after its last logged update, with every row up to it on disk."""
+        began = time.perf_counter()
+        for s in seeds:
+            self.trackers[s].local.flush()
+            ended = self.ended[s]
+            checkpoint.save(self.run_dirs[s], checkpoint.seed_state(
+                agent, s, env_step=ended.env_step, update=ended.update, wall_time=ended.wall_time,
+                next_eval=self.next_eval[s], segment=self.segments[s]))
+        self.checkpoint_seconds.append(time.perf_counter() - began)
+
+    def finish(self, s: int, agent: A2C) -> None:
+        self.checkpoint(agent, [s])
         summary = self.summary(s)
-        torch.save(model.seed_state_dict(s), run_dir / m.MODEL_FILE)
+        torch.save(agent.model.seed_state_dict(s), self.run_dirs[s] / m.MODEL_FILE)
         self.trackers[s].finish(summary, self.ended[s])
         self.results[s] = summary
 
@@ -169,9 +246,9 @@ class _Seeds:
         for s in self.active:
             self.trackers[s].fail(err, self.ended[s])
 
-    def signalled(self, signum: int) -> None:
+    def signalled(self, signal: Interrupted) -> None:
         for s in self.active:
-            self.trackers[s].signalled(signum, self.ended[s])
+            self.trackers[s].signalled(signal, self.ended[s])
 
 
 def _close_envs(envs: list[VectorEnv]) -> None:
@@ -183,13 +260,21 @@ def _close_envs(envs: list[VectorEnv]) -> None:
             log.warning("closing the envs failed (%s: %s)", type(err).__name__, err)
 
 
-def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: _Seeds, run_dirs: list[Path]) -> None:
-    start = time.perf_counter()
-    collector = Collector(envs, start)
+def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: _Seeds, states: list[dict[str, Any] | None],
+          guard: SignalGuard) -> None:
+    """Train until every seed has finished or diverged. Checkpoints every seed still training
+    when the group's update count crosses a multiple of ``checkpoint.interval`` env steps (the
+    same update for every seed), and at a signal, after that update's logging."""
+    now = time.perf_counter()
+    collector = Collector(envs, [now - (st["wall_time"] if st else 0.0) for st in states])
     batch = cfg.n_steps * cfg.envs.num_envs
-    next_eval = [cfg.eval.interval if cfg.eval.interval > 0 else None] * len(envs)
+    for s, st in enumerate(states):
+        collector.env_steps[s] = st["env_step"] if st else 0
+        run.next_eval[s] = st["next_eval"] if st else (cfg.eval.interval if cfg.eval.interval > 0 else None)
+    interval = cfg.checkpoint.interval
     bar = _progress_bar(cfg)
-    updates = 0
+    updates = states[0]["update"] if states[0] else 0
+    guard.defer = True  # a signal stops the loop after an update's logging, where a checkpoint is whole
     while run.active:
         # The schedule follows the group's update count, the same for every seed.
         progress = updates * batch / cfg.total_steps
@@ -200,11 +285,12 @@ def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: _Seeds, run_dirs:
         # 2-3. estimate advantages and the critic's targets, then one gradient step for every seed
         update = learn(agent, rollout, cfg, progress)
         updates += 1
-        wall = time.perf_counter() - start
+        now = time.perf_counter()
         # 4. log, per seed still training: episodes at the env step they ended, the update at
         # the seed's env step. A seed that diverged logs nothing of this update and is frozen.
         for s in run.active:
             env_step = int(collector.env_steps[s])
+            wall = now - collector.start_times[s]
             if s in update.diverged:
                 run.diverge(s, Diverged(update.diverged[s], updates, env_step))
                 agent.freeze(s)
@@ -215,20 +301,27 @@ def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: _Seeds, run_dirs:
             run.histories[s].add(episodes[s])
             run.trackers[s].log_update({m.ENV_STEP: env_step, m.WALL_TIME: wall, **update.rows[s],
                                         m.SPS: env_step / wall})
-            if next_eval[s] is not None and env_step >= next_eval[s]:
+            next_eval = run.next_eval[s]
+            if next_eval is not None and env_step >= next_eval:
                 run.trackers[s].log_eval({m.ENV_STEP: env_step, m.WALL_TIME: wall,
                                           **evaluate_greedy(agent, cfg, s, run.streams[s].eval_envs)})
-                next_eval[s] += cfg.eval.interval
+                run.next_eval[s] = next_eval + cfg.eval.interval
             if env_step >= cfg.total_steps:  # the first update at or past total_steps ends the run
-                run.finish(s, agent.model, run_dirs[s])
+                run.finish(s, agent)
                 agent.freeze(s)
+        # 5. checkpoint, at an interval or at a signal (then stop)
+        crossed = interval > 0 and updates * batch // interval > (updates - 1) * batch // interval
+        if run.active and (crossed or guard.received is not None):
+            run.checkpoint(agent, run.active)
+        guard.check()
         if bar is not None:
             done = int(collector.env_steps.min())
             bar.update(min(done, cfg.total_steps) - bar.n)
             history = run.histories[0]
             if history.count:
-                bar.set_postfix(sps=f"{collector.env_steps.sum() / wall:,.0f}", ret20=f"{history.last(20):.1f}",
-                                refresh=False)
+                bar.set_postfix(sps=f"{collector.env_steps.sum() / (now - collector.start_times.max()):,.0f}",
+                                ret20=f"{history.last(20):.1f}", refresh=False)
+    guard.defer = False
     if bar is not None:
         bar.close()
 
@@ -254,10 +347,13 @@ class _EpisodeHistory:
         self.count = 0
 
     def add(self, episodes: Episodes) -> None:
-        if len(episodes.returns):
-            self._steps.append(episodes.env_step)
-            self._returns.append(episodes.returns)
-            self.count += len(episodes.returns)
+        self.add_arrays(episodes.env_step, episodes.returns)
+
+    def add_arrays(self, env_steps: np.ndarray, returns: np.ndarray) -> None:
+        if len(returns):
+            self._steps.append(env_steps)
+            self._returns.append(returns)
+            self.count += len(returns)
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         if not self._returns:

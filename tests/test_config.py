@@ -129,6 +129,7 @@ def test_bad_enum_lists_allowed_values():
     ("seed=4294967296", "seed", "[0, 2**32 - 1]"),
     ("device=gpu", "device", "cpu, cuda, cuda:N or mps"),
     ("device=cuda:x", "device", "cpu, cuda, cuda:N or mps"),
+    ("checkpoint.interval=-1", "checkpoint.interval", "0 (only at the end and at a signal)"),
 ])
 def test_out_of_range_values(override, key, allowed):
     with pytest.raises(ConfigError) as err:
@@ -141,6 +142,19 @@ def test_out_of_range_values(override, key, allowed):
 def test_extreme_but_computable_values_are_valid(override):
     """No plausibility bounds: a huge learning rate is a valid way to make a run diverge."""
     validate(make_cfg(*override.split()))
+
+
+def test_resume_keys_compose_and_are_bookkeeping():
+    from a2c_lab.config import BOOKKEEPING_KEYS, ResumeMode
+
+    c = validate(make_cfg())
+    assert c.resume is ResumeMode.auto and c.checkpoint.interval == 50_000
+    c = validate(make_cfg("resume=never", "checkpoint.interval=0"))
+    assert c.resume is ResumeMode.never and c.checkpoint.interval == 0
+    assert {"resume", "checkpoint"} <= set(BOOKKEEPING_KEYS)
+    with pytest.raises(ConfigCompositionException) as err:
+        make_cfg("resume=sometimes")
+    assert "auto" in str(err.value.__cause__) and "never" in str(err.value.__cause__)
 
 
 def test_the_async_backend_is_spelled_as_the_readme_says():

@@ -1,9 +1,17 @@
 """Learning-curve statistics of one run's episode sequence, shared by the trainer's
-summary and the comparison report so both compute them the same way."""
+summary and the comparison report so both compute them the same way; and the trainer's
+record of a run's episodes (``EpisodeHistory``), from which its summary is computed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+from a2c_lab import metrics as m
+
+if TYPE_CHECKING:  # the analysis side imports this module and must not need torch
+    from a2c_lab.rollout import Episodes
 
 
 def trailing_mean(returns: np.ndarray, window: int) -> np.ndarray:
@@ -40,3 +48,47 @@ def area_under_curve(env_steps: np.ndarray, returns: np.ndarray, final_env_step:
     widths = np.diff(edges)
     span = edges[-1] - edges[0]
     return float(curve[-1]) if span <= 0 else float((curve * widths).sum() / span)
+
+
+class EpisodeHistory:
+    """All finished training episodes, for the progress bar and the end-of-run summary."""
+
+    def __init__(self):
+        self._steps: list[np.ndarray] = []
+        self._returns: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, episodes: Episodes) -> None:
+        self.add_arrays(episodes.env_step, episodes.returns)
+
+    def add_arrays(self, env_steps: np.ndarray, returns: np.ndarray) -> None:
+        if len(returns):
+            self._steps.append(env_steps)
+            self._returns.append(returns)
+            self.count += len(returns)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._returns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        steps, returns = np.concatenate(self._steps), np.concatenate(self._returns)
+        self._steps, self._returns = [steps], [returns]
+        return steps, returns
+
+    def last(self, window: int) -> float:
+        tail = np.concatenate(self._returns[-window:])[-window:]  # each chunk holds >= 1 episode
+        return float(tail.mean())
+
+    def summary(self, env_steps: int, wall: float, threshold: float | None) -> dict[str, Any]:
+        steps, returns = self._arrays()
+        has = len(returns) > 0
+        return {
+            m.LAST100_RETURN: float(trailing_mean(returns, 100)[-1]) if has else None,
+            m.LAST20_RETURN: float(trailing_mean(returns, 20)[-1]) if has else None,
+            m.BEST_RETURN: float(returns.max()) if has else None,
+            m.AUC: area_under_curve(steps, returns, env_steps),
+            m.STEPS_TO_THRESHOLD: steps_to_threshold(steps, returns, threshold),
+            m.EPISODES: int(len(returns)),
+            m.TOTAL_ENV_STEPS: int(env_steps),
+            m.TOTAL_WALL_TIME: wall,
+            m.FINAL_SPS: env_steps / wall if wall > 0 else None,
+        }

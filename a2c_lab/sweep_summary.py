@@ -1,12 +1,15 @@
 """The end of a grouped sweep: each job's outcome read from its run folder, the one-screen
-summary, and the sweep's exit code (0 only if every job finished)."""
+summary (with the jobs that were resumed, and how their earlier segment ended: preempted,
+interrupted, killed), and the sweep's exit code (0 only if every job finished)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from a2c_lab import metrics as M
 from a2c_lab.groups import GROUPS_DIR
 from a2c_lab.run_folder import Status, read_status
 
@@ -40,6 +43,17 @@ def outcome(run_dir: str | Path) -> tuple[str, str | None]:
     if status.status == Status.running.value:
         return "failed", f"still running (pid {status.record.get('pid')}) when the sweep ended"
     return "failed", reason or status.describe()
+
+
+def resumed_after(run_dir: str | Path) -> str | None:
+    """How the segment before this one ended (preempted, interrupted, killed...) if the run in
+    the folder was resumed, from its meta.json; None for a run that never stopped."""
+    try:
+        meta = json.loads((Path(run_dir) / M.META_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    resumed = meta.get("resumed_from") if isinstance(meta, dict) else None
+    return str(resumed.get("status") or "stopped") if isinstance(resumed, dict) else None
 
 
 def folder_list(names: list[str]) -> str:
@@ -88,6 +102,13 @@ def summary_text(jobs: list[Job], sweep_dir: Path, n_groups: int, errors: list[s
             lines.append(f"      {name(job)} (seed {job.seed}): {first_line[:110]}")
         if len(entries) > _REASONS_SHOWN:
             lines.append(f"      ... and {len(entries) - _REASONS_SHOWN} more")
+    resumed = [(job, after) for job in jobs if (after := resumed_after(job.run_dir)) is not None]
+    if resumed:
+        afters = {}
+        for _, after in resumed:
+            afters[after] = afters.get(after, 0) + 1
+        lines.append(f"  {'resumed':<14}{len(resumed):>4}  {folder_list([name(j) for j, _ in resumed])}  (after: "
+                     + ", ".join(f"{what} {n}" for what, n in sorted(afters.items())) + ")")
     lines += [f"  group job error: {e[:140]}" for e in errors]
     unfinished = len(jobs) - len(found["finished"])
     code = EXIT_INCOMPLETE if unfinished else 0

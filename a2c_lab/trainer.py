@@ -1,5 +1,11 @@
 """train(cfg) and train_group(cfg, seeds): seed, build, loop (collect -> estimate -> update ->
-log), summarise. A run is a group of one seed: one code path."""
+log), summarise. A run is a group of one seed: one code path.
+
+A little over 300 lines on purpose: the loop, the group's per-seed bookkeeping (``_Seeds``:
+trackers, histories, checkpoints, which seeds still train) and the resume set-up change
+together; the pieces that stand alone (preflight, evaluation, checkpoint files, resume
+planning, episode statistics) are modules of their own.
+"""
 
 from __future__ import annotations
 
@@ -21,16 +27,16 @@ from a2c_lab.agents import A2C, Update
 from a2c_lab import checkpoint
 from a2c_lab.config import Backend, Config, ConfigError, ResumeMode, seed_config
 from a2c_lab.envs import VectorEnv
-from a2c_lab.episode_stats import area_under_curve, steps_to_threshold, trailing_mean
+from a2c_lab.episode_stats import EpisodeHistory
 from a2c_lab.evaluation import evaluate_greedy
 from a2c_lab.networks import ActorCritic
 from a2c_lab.outcomes import Diverged, Interrupted, SignalGuard, outcome_of
 from a2c_lab.preflight import check_config, check_processes
-from a2c_lab.rollout import Collector, Episodes, Rollout
+from a2c_lab.rollout import Collector, Rollout
 from a2c_lab.resume import Plan, cut_metrics, episode_history
 from a2c_lab.resume import plan as plan_resume
 from a2c_lab.seeding import Streams, segment_stream, streams
-from a2c_lab.run_folder import RUN_CONFIG_FILE, claim, holds_a_run, lock_is_held, write_json, write_status
+from a2c_lab.run_folder import RUN_CONFIG_FILE, Status, claim, holds_a_run, lock_is_held, read_status, write_json, write_status
 from a2c_lab.tracking import Ended, Tracker, make_tracker, run_metadata
 
 log = logging.getLogger(__name__)
@@ -153,7 +159,11 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
         meta["launch_dir"] = str(launch_dir)
         meta["segment"] = 0 if state is None else state["segment"] + 1
         if state is not None:
-            meta["resumed_from"] = {"update": state["update"], "env_step": state["env_step"]}
+            # The stopped segment's account, before this one overwrites it. It cannot be live: this
+            # process holds the folder's lock, so a segment that still says running was killed.
+            before = read_status(run_dir).status
+            meta["resumed_from"] = {"update": state["update"], "env_step": state["env_step"],
+                                    "status": "killed" if before == Status.running.value else before}
         if group is not None:
             meta["group"] = {**group, "index": index}
         write_json(run_dir / m.META_FILE, meta)
@@ -205,7 +215,7 @@ class _Seeds:
         self.threshold = threshold
         self.segments = segments
         self.run_dirs = run_dirs
-        self.histories = [_EpisodeHistory() for _ in trackers]
+        self.histories = [EpisodeHistory() for _ in trackers]
         self.ended = [Ended() for _ in trackers]
         self.next_eval: list[int | None] = [None] * len(trackers)
         self.results: list[dict[str, Any] | Diverged | None] = [None] * len(trackers)
@@ -336,50 +346,6 @@ def learn(agent: A2C, rollout: Rollout, cfg: Config, progress: float) -> Update:
         next_values=out.next_values, terminated=rollout.terminated if cfg.bootstrap_truncated else dones,
         dones=dones)
     return agent.update(rollout, out, advantages, value_targets, cfg.advantage.normalize, progress)
-
-
-class _EpisodeHistory:
-    """All finished training episodes, for the progress bar and the end-of-run summary."""
-
-    def __init__(self):
-        self._steps: list[np.ndarray] = []
-        self._returns: list[np.ndarray] = []
-        self.count = 0
-
-    def add(self, episodes: Episodes) -> None:
-        self.add_arrays(episodes.env_step, episodes.returns)
-
-    def add_arrays(self, env_steps: np.ndarray, returns: np.ndarray) -> None:
-        if len(returns):
-            self._steps.append(env_steps)
-            self._returns.append(returns)
-            self.count += len(returns)
-
-    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        if not self._returns:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        steps, returns = np.concatenate(self._steps), np.concatenate(self._returns)
-        self._steps, self._returns = [steps], [returns]
-        return steps, returns
-
-    def last(self, window: int) -> float:
-        tail = np.concatenate(self._returns[-window:])[-window:]  # each chunk holds >= 1 episode
-        return float(tail.mean())
-
-    def summary(self, env_steps: int, wall: float, threshold: float | None) -> dict[str, Any]:
-        steps, returns = self._arrays()
-        has = len(returns) > 0
-        return {
-            m.LAST100_RETURN: float(trailing_mean(returns, 100)[-1]) if has else None,
-            m.LAST20_RETURN: float(trailing_mean(returns, 20)[-1]) if has else None,
-            m.BEST_RETURN: float(returns.max()) if has else None,
-            m.AUC: area_under_curve(steps, returns, env_steps),
-            m.STEPS_TO_THRESHOLD: steps_to_threshold(steps, returns, threshold),
-            m.EPISODES: int(len(returns)),
-            m.TOTAL_ENV_STEPS: int(env_steps),
-            m.TOTAL_WALL_TIME: wall,
-            m.FINAL_SPS: env_steps / wall if wall > 0 else None,
-        }
 
 
 def _progress_bar(cfg: Config):

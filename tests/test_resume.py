@@ -204,7 +204,11 @@ def test_seeds_stopped_at_different_updates_resume_as_one_group(tmp_path, fast_c
 
 
 @pytest.mark.slow
-def test_a_killed_grouped_sweep_resumes_with_another_group_size(tmp_path):
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]],
+                         ids=["basic", "joblib"])
+def test_a_killed_grouped_sweep_resumes_with_another_group_size(tmp_path, launcher):
+    """Killed as one group of 4 (SIGKILL), run again into its sweep folder as two groups of 2
+    (under the basic launcher one after the other, under joblib side by side)."""
     sweep = tmp_path / "sweep"
     args = ["-m", "seed=0,1,2,3", "total_steps=30000", "checkpoint.interval=4000", "logger=none", *QUIET,
             f"hydra.sweep.dir={sweep}"]
@@ -213,13 +217,16 @@ def test_a_killed_grouped_sweep_resumes_with_another_group_size(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     assert all(read_status(sweep / str(j)).dead for j in range(4))
-    out = a2c(*args, "hydra.sweeper.group_size=2", cwd=tmp_path)
+    out = a2c(*args, "hydra.sweeper.group_size=2", *launcher, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     for job in range(4):
         check_continuous(sweep / str(job), 30000)
         assert read_json(sweep / str(job) / m.META_FILE)["segment"] == 1
     plan = OmegaConf.load(sweep / "sweep_plan.yaml")
     assert len(plan.groups) == 2
+    summary = out.stdout.splitlines()
+    assert f"  {'finished':<14}{4:>4}  0-3" in summary
+    assert f"  {'resumed':<14}{4:>4}  0-3  (after: killed 4)" in summary  # the sweep's end counts them
 
 
 # --- launcher presets ---------------------------------------------------------------------------
@@ -262,6 +269,7 @@ def test_submitit_preemption_checkpoints_and_requeues(tmp_path):
     assert proc.returncode == 0, (stdout[-2000:], stderr[-3000:])
     check_continuous(run_dir, 40000)
     assert read_json(run_dir / m.META_FILE)["segment"] == 1
+    assert f"  {'resumed':<14}{1:>4}  0  (after: preempted 1)" in stdout.splitlines()
     first, second = wandb_runs(run_dir)
     assert first.info["state"] == "failed" and first.info["exit_code"] == 128 + signal.SIGUSR2
     assert first.info["summary"]["status"] == "preempted"

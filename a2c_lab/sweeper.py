@@ -221,6 +221,10 @@ def run_sweep(arguments: Sequence[str], *, config: DictConfig, config_loader: An
         print(f"invalid config: hydra.sweeper.group_size={group_size!r}; allowed: null (auto) or an integer >= 1",
               file=sys.stderr)
         return SweepOutcome(EXIT_CONFIG_ERROR)
+    # Resolve the sweep folder once, first: Hydra copies the master config's resolver cache into
+    # every job's config, so ``${now:...}`` in hydra.sweep.dir then names one folder for all jobs
+    # and groups (left unresolved, each job's config would read the clock again).
+    sweep_dir = Path(str(config.hydra.sweep.dir))
     args = [f"{k}={v}" for k, v in (params or {}).items()] + list(arguments)
     jobs, bad = compose_jobs(expand(args, config_loader), config, config_loader)
     if bad:
@@ -234,7 +238,6 @@ def run_sweep(arguments: Sequence[str], *, config: DictConfig, config_loader: An
     for group in groups:  # the contract must compose: a bug here fails now, not in every job
         config_loader.load_sweep_config(config, list(group.overrides))
 
-    sweep_dir = Path(str(config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")
     (sweep_dir / PLAN_FILE).write_text(

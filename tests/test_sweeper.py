@@ -350,3 +350,19 @@ def test_grouped_seeds_each_get_their_own_wandb_run(tmp_path):
         check_finished(run, sweep / str(n))
         assert run.run["run_id"] == run_id(sweep / str(n)) and run.run["run_group"] == "default-sweep"
         assert run.info["config"]["seed"] == n and run.info["config"]["seeds"] == []
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_the_default_sweep_folder_is_one_folder(tmp_path, launcher):
+    """With the default hydra.sweep.dir (a time stamp to the microsecond), every job, every group
+    job, the plan and the summary land in one sweep folder, and compare.py finds the runs there
+    (each job's config reading the clock again once gave every job a folder of its own)."""
+    out = a2c("-m", *SWEEP, *SMALL, *LAUNCHERS[launcher], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    [sweep] = list((tmp_path / "runs" / "sweeps").iterdir())
+    assert sorted(p.name for p in sweep.iterdir() if p.name.isdigit()) == [str(n) for n in range(6)]
+    assert (sweep / "sweep_plan.yaml").is_file() and (sweep / "sweep_summary.txt").is_file()
+    assert f"run folders under {sweep.relative_to(tmp_path)}/" in summary_lines(out.stdout)[0]
+    report = subprocess.run([sys.executable, str(REPO / "scripts" / "compare.py"), "--no-figures"], cwd=tmp_path,
+                            env=job_env(), capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-3000:]

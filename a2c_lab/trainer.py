@@ -41,6 +41,7 @@ from a2c_lab.tracking import Ended, Tracker, make_tracker, run_metadata
 
 log = logging.getLogger(__name__)
 
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

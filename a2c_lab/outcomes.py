@@ -48,9 +48,6 @@ class Diverged(RuntimeError):
         return (f"diverged{where}: {self.what}; the metrics up to the last good update are kept, "
                 "and nothing after it is trained or logged")
 
-    def locate(self, update: int, env_step: int) -> "Diverged":
-        return Diverged(self.what, update, env_step)
-
 
 class Interrupted(BaseException):
     """A signal asked the run to stop. A BaseException, like KeyboardInterrupt, so that no

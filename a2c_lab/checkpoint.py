@@ -22,12 +22,15 @@ file that cannot be read falls back to the previous one, with a warning naming t
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from a2c_lab.run_folder import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +66,12 @@ def seed_state(agent: Any, s: int, *, env_step: int, update: int, wall_time: flo
 def save(run_dir: Path, state: dict[str, Any]) -> None:
     """Write ``checkpoint.pt`` atomically; the one it replaces becomes ``checkpoint.prev.pt``."""
     run_dir = Path(run_dir)
-    latest, tmp = run_dir / CHECKPOINT_FILE, run_dir / (CHECKPOINT_FILE + ".tmp")
-    with open(tmp, "wb") as file:
-        torch.save(state, file)
-        file.flush()
-        os.fsync(file.fileno())
-    if latest.exists():
+    latest = run_dir / CHECKPOINT_FILE
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    if latest.exists():  # a crash from here on leaves the previous one, which load() falls back to
         os.replace(latest, run_dir / PREVIOUS_FILE)
-    os.replace(tmp, latest)
+    write_atomic(latest, buffer.getvalue())
     _fsync_dir(run_dir)
 
 

@@ -222,6 +222,11 @@ def axis_value(cfg: Config, key: str) -> str:
 BOOKKEEPING_KEYS = ("logger", "progress", "device", "torch_threads", "overwrite", "group", "resume", "checkpoint")
 
 
+def under(key: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a dotted key is one of ``prefixes`` or inside one (``logger`` covers ``logger.mode``)."""
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
+
+
 def seed_config(cfg: DictConfig, seed: int) -> DictConfig:
     """The config of a one-seed run of ``seed``, as a group trains it: what its folder records
     (its scalar seed; no group keys)."""

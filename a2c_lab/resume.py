@@ -15,7 +15,6 @@ computed again.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -25,9 +24,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from a2c_lab import checkpoint
 from a2c_lab import metrics as m
-from a2c_lab.config import BOOKKEEPING_KEYS
+from a2c_lab.config import BOOKKEEPING_KEYS, under
 from a2c_lab.outcomes import Diverged
-from a2c_lab.run_folder import RUN_CONFIG_FILE, FolderTaken, Status, holds_a_run, read_status
+from a2c_lab.run_folder import RUN_CONFIG_FILE, FolderTaken, Status, holds_a_run, read_status, write_atomic
 
 
 @dataclass
@@ -50,15 +49,11 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: tree}
 
 
-def _bookkeeping(key: str) -> bool:
-    return any(key == b or key.startswith(b + ".") for b in BOOKKEEPING_KEYS)
-
-
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """The dotted keys whose values differ (``key: old -> new``), bookkeeping keys left out."""
     a, b = _flat(old), _flat(new)
     return [f"{k}: {a.get(k, '<absent>')} -> {b.get(k, '<absent>')}" for k in sorted(set(a) | set(b))
-            if not _bookkeeping(k) and a.get(k, "<absent>") != b.get(k, "<absent>")]
+            if not under(k, BOOKKEEPING_KEYS) and a.get(k, "<absent>") != b.get(k, "<absent>")]
 
 
 def _as_saved(cfg: DictConfig) -> dict[str, Any]:
@@ -99,12 +94,7 @@ def _rewrite(path: Path, header: tuple[str, ...], keep: Callable[[int, bytes], b
     lines = path.read_bytes().splitlines(keepends=True) if path.exists() else []
     head = lines[0] if lines and lines[0].endswith(b"\n") else (",".join(header) + "\r\n").encode()
     rows = [line for i, line in enumerate(lines[1:]) if line.endswith(b"\n") and keep(i, line)]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as file:
-        file.write(head + b"".join(rows))
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, head + b"".join(rows))
     return len(rows)
 
 

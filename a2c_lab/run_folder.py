@@ -75,14 +75,20 @@ class FolderTaken(RuntimeError):
     """The run folder already holds another run; the message says what to do."""
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write atomically (temp file, fsync, rename): a reader sees the old file or the new one."""
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write atomically (temp file, fsync, rename): a reader sees the old file or the new one,
+    never half of one."""
+    path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as file:
-        file.write(json.dumps(data, indent=2, default=str) + "\n")
+    with open(tmp, "wb") as file:
+        file.write(data)
         file.flush()
         os.fsync(file.fileno())
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomic(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
 
 
 def status_record(status: Status, reason: str | None = None, signal: str | None = None,

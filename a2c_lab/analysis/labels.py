@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from a2c_lab.config import AXES, BOOKKEEPING_KEYS
+from a2c_lab.config import AXES, BOOKKEEPING_KEYS, under
 
 # Config keys that identify a run's place in the comparison, in the order labels use them.
 AXIS_PRIORITY = (*AXES, "experiment_name")
@@ -26,7 +26,7 @@ KEY_ALIASES = {
 
 def is_axis(key: str) -> bool:
     """False for NOT_AXES keys and their subtrees (``logger`` covers ``logger.mode``)."""
-    return not any(key == k or key.startswith(k + ".") for k in NOT_AXES)
+    return not under(key, NOT_AXES)
 
 
 def varying_keys(configs: Sequence[dict]) -> list[str]:

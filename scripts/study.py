@@ -1,0 +1,149 @@
+"""The reference study: which of the notebook's choices matter, one axis at a time, on three tasks.
+
+    python scripts/study.py list                     # every part: its command and size
+    python scripts/study.py run [PART ...] [--jobs 2] # train the parts (all by default), in order
+    python scripts/study.py report                   # results/study/: runs.csv, tables, figures
+
+Each part is one Hydra multirun into ``runs/study/<part>/`` (the run folders are not committed).
+Running a part again resumes its unfinished runs from their checkpoints and skips its finished
+ones (``resume=auto``), so an interrupted study is continued by the same command. The design
+(base config, seeds, budgets, headline comparisons) is in results/study/README.md and was fixed
+before the first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "runs" / "study"
+OUT = ROOT / "results" / "study"
+
+HEADLINE_SEEDS = list(range(20))  # the comparisons named before running
+AXIS_SEEDS = list(range(10))  # every other variant
+COMMON = ["logger=none", "progress=false"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One multirun: ``overrides`` (Hydra sweep syntax) x ``seeds``, into runs/study/<name>."""
+
+    name: str
+    overrides: tuple[str, ...]
+    seeds: tuple[int, ...]
+    grouped: bool = True  # seeds train as one batched group; False: one process per seed (wall-clock axes)
+
+    def command(self) -> list[str]:
+        sweeper = [] if self.grouped else ["hydra/sweeper=basic"]
+        return [sys.executable, "-m", "a2c_lab.run", "-m", *self.overrides, *sweeper, *COMMON,
+                f"seed={','.join(map(str, self.seeds))}", f"hydra.sweep.dir={(RUNS / self.name).relative_to(ROOT)}"]
+
+    def runs(self) -> int:
+        variants = 1
+        for override in self.overrides:
+            if "=" in override and not override.startswith("hydra"):
+                variants *= len(override.split("=", 1)[1].split(","))
+        return variants * len(self.seeds)
+
+
+def _task_parts(task: str, eval_interval: int, headline: bool = True, axes: bool = True) -> list[Part]:
+    """The one-axis-at-a-time sweeps from the base config on one task."""
+    t = [f"task={task}", f"eval.interval={eval_interval}"]
+    head, axis = tuple(HEADLINE_SEEDS), tuple(AXIS_SEEDS)
+    parts = []
+    if headline:
+        parts += [
+            Part(f"{task}/base", (*t,), head),
+            # coupling where it can matter: one global clip vs one clip per network
+            Part(f"{task}/clip", (*t, "agent=shared,split", "agent.max_grad_norm=0.5"), head),
+            Part(f"{task}/estimator_td", (*t, "advantage=td"), head),
+        ]
+    if axes:
+        parts += [
+            Part(f"{task}/estimator_nstep", (*t, "advantage=nstep"), axis),
+            Part(f"{task}/trunk", (*t, "network=trunk_tanh64"), axis),
+            Part(f"{task}/normalize", (*t, "advantage.normalize=false"), axis),
+            Part(f"{task}/value_target", (*t, "advantage.value_target=estimator"), axis),
+            Part(f"{task}/optimizer", (*t, "agent.optimizer=rmsprop", "agent.eps=1e-5"), axis),
+            Part(f"{task}/bootstrap", (*t, "bootstrap_truncated=false"), axis),
+            # coupling where it can matter: a critic learning rate the shared agent cannot have
+            Part(f"{task}/critic_lr", (*t, "agent=split", "agent.critic_lr=3.5e-4,1.4e-3"), axis),
+        ]
+    return parts
+
+
+# The notebook taken apart: notebook_split's three changes that are not identities (actor lr,
+# network, estimator) as a 2x2x2 factorial; its other two (coupling, value-loss weight) are
+# identities at equal learning rates (tests/test_study_identities.py). The corners are headline.
+NOTEBOOK = [
+    Part("notebook/factorial", ("experiment=notebook_split", "agent.lr=5e-4,7e-4",
+                                "network=notebook_split,towers_tanh64", "advantage=td,gae"), tuple(AXIS_SEEDS)),
+    Part("notebook/split_extra", ("experiment=notebook_split",), tuple(range(10, 20))),
+    Part("notebook/shared_extra", ("experiment=notebook_split", "agent.lr=7e-4", "network=towers_tanh64",
+                                   "advantage=gae"), tuple(range(10, 20))),
+]
+
+ENVS = Part("cartpole/envs", ("task=cartpole", "eval.interval=100000", "envs.num_envs=1,8,64"),
+            tuple(AXIS_SEEDS), grouped=False)
+
+# In the order they run: CartPole's headline comparisons and the notebook, Acrobot's headline
+# comparisons, the remaining axes, LunarLander last (the issue's order, headline first).
+PARTS: list[Part] = [
+    Part("cartpole/base", ("task=cartpole", "eval.interval=100000"), tuple(HEADLINE_SEEDS)), ENVS,
+    *_task_parts("cartpole", 100_000, axes=False)[1:], *NOTEBOOK,
+    *_task_parts("acrobot", 50_000, axes=False),
+    *_task_parts("cartpole", 100_000, headline=False),
+    *_task_parts("acrobot", 50_000, headline=False),
+    Part("lunarlander/base", ("task=lunarlander", "eval.interval=100000"), tuple(AXIS_SEEDS)),
+    Part("lunarlander/clip", ("task=lunarlander", "eval.interval=100000", "agent=shared,split",
+                              "agent.max_grad_norm=0.5"), tuple(AXIS_SEEDS)),
+]
+BY_NAME = {p.name: p for p in PARTS}
+
+
+def run_part(part: Part) -> int:
+    log = RUNS / f"{part.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with open(log, "a") as out:
+        out.write(f"$ {shlex.join(part.command())}\n")
+        out.flush()
+        code = subprocess.call(part.command(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    print(f"{part.name}: exit {code} after {time.time() - start:.0f} s ({log.relative_to(ROOT)})", flush=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every part: its command and number of runs")
+    run = sub.add_parser("run", help="train parts (default: all, in order)")
+    run.add_argument("parts", nargs="*", help=f"part names or prefixes, e.g. cartpole/ or notebook/factorial")
+    run.add_argument("--jobs", type=int, default=1, help="parts trained side by side (one core each)")
+    sub.add_parser("report", help="write results/study/ from runs/study/")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for part in PARTS:
+            print(f"# {part.name}: {part.runs()} runs\npython {shlex.join(part.command()[1:])}")
+        print(f"# {len(PARTS)} parts, {sum(p.runs() for p in PARTS)} runs")
+        return 0
+    if args.command == "run":
+        chosen = [p for p in PARTS if not args.parts or any(p.name == a or p.name.startswith(a) for a in args.parts)]
+        if not chosen:
+            parser.error(f"no part matches {args.parts}; parts: {', '.join(BY_NAME)}")
+        with ThreadPoolExecutor(args.jobs) as pool:
+            codes = list(pool.map(run_part, chosen))
+        return max(codes)
+    from study_report import write_report  # noqa: PLC0415 (pandas and matplotlib only for the report)
+    return write_report(RUNS, OUT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -415,6 +415,32 @@ def guard_reference(index: RunIndex) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("seed")
 
 
+# The RL Zoo's A2C benchmark table: one trained agent each, evaluated greedily (mean +- std over
+# its evaluation episodes); Acrobot with normalised observations; LunarLander-v2, not v3.
+ZOO = {"cartpole": ("CartPole-v1", "500.0 +- 0.0", "500k"), "acrobot": ("Acrobot-v1", "-83.4 +- 17.2", "500k"),
+       "lunarlander": ("LunarLander-v2", "155.8 +- 80.4", "200k")}
+
+
+def zoo_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The base config per task beside the RL Zoo's number: ours is many seeds, theirs one agent."""
+    rows = []
+    for task, (zoo_env, zoo_result, zoo_steps) in ZOO.items():
+        base = runs[(runs["part"] == f"{task}/base") & runs["status"].isin(["finished", "diverged"])]
+        if base.empty:
+            rows.append({"task": zoo_env, "RL Zoo A2C (1 agent, greedy)": f"{zoo_result} at {zoo_steps}",
+                         "a2c-lab base: seeds, budget": "not run"})
+            continue
+        greedy, final = base["final_eval_return"].to_numpy(), base["final_return"].to_numpy()
+        g_low, g_high = bootstrap_ci(greedy, iqm)
+        f_low, f_high = bootstrap_ci(final, iqm)
+        rows.append({"task": zoo_env, "RL Zoo A2C (1 agent, greedy)": f"{zoo_result} at {zoo_steps}",
+                     "a2c-lab base: seeds, budget": f"{len(base)}, {base['total_steps'].iloc[0] / 1000:.0f}k",
+                     "greedy eval (10 episodes) per seed: IQM [95% CI]": _interval(iqm(greedy), g_low, g_high),
+                     "greedy eval: median (min-max)": f"{np.median(greedy):.1f} ({greedy.min():.1f}-{greedy.max():.1f})",
+                     "training last-100 mean: IQM [95% CI]": _interval(iqm(final), f_low, f_high)})
+    return pd.DataFrame(rows).fillna("")
+
+
 def part_seconds(runs_root: Path) -> dict[str, float]:
     """Each part's training time (one core each), from the driver's log lines."""
     seconds: dict[str, float] = {}
@@ -465,7 +491,8 @@ def write_report(runs_root: Path, out: Path) -> int:
              f"{len(pairs)} reported comparisons. Final return: each run's mean over its last 100 "
              "training episodes. IQM across seeds, 95% percentile-bootstrap CI; P(x > y): probability "
              "that a run of x beats a run of y, 95% stratified-bootstrap CI.\n",
-             "## All reported comparisons\n", _pairs_markdown(all_pairs),
+             "## The base config beside the RL Zoo\n", tables.markdown(zoo_table(runs)) if not runs.empty else "",
+             "\n## All reported comparisons\n", _pairs_markdown(all_pairs),
              "![overview](overview_probability_of_improvement.png)\n"]
     if not effects.empty:
         frame = effects.assign(**{

@@ -93,17 +93,20 @@ NOTEBOOK = [
 ENVS = Part("cartpole/envs", ("task=cartpole", "eval.interval=100000", "envs.num_envs=1,8,64"),
             tuple(AXIS_SEEDS), grouped=False)
 
+# LunarLander at the RL Zoo's own A2C budget for it (200k), not the task's default 500k: the
+# study could not afford more (decided before any LunarLander run; results/study/README.md).
+LUNAR = ("task=lunarlander", "total_steps=200000", "eval.interval=50000")
+
 # In the order they run: CartPole's headline comparisons and the notebook, Acrobot's headline
-# comparisons, the remaining axes, LunarLander last (the issue's order, headline first).
+# comparisons, LunarLander's base, the remaining axes (CartPole first), LunarLander's coupling.
 PARTS: list[Part] = [
     Part("cartpole/base", ("task=cartpole", "eval.interval=100000"), tuple(HEADLINE_SEEDS)), ENVS,
     *_task_parts("cartpole", 100_000, axes=False)[1:], *NOTEBOOK,
     *_task_parts("acrobot", 50_000, axes=False),
+    Part("lunarlander/base", LUNAR, tuple(AXIS_SEEDS)),
     *_task_parts("cartpole", 100_000, headline=False),
     *_task_parts("acrobot", 50_000, headline=False),
-    Part("lunarlander/base", ("task=lunarlander", "eval.interval=100000"), tuple(AXIS_SEEDS)),
-    Part("lunarlander/clip", ("task=lunarlander", "eval.interval=100000", "agent=shared,split",
-                              "agent.max_grad_norm=0.5"), tuple(AXIS_SEEDS)),
+    Part("lunarlander/clip", (*LUNAR, "agent=shared,split", "agent.max_grad_norm=0.5"), tuple(AXIS_SEEDS)),
 ]
 BY_NAME = {p.name: p for p in PARTS}
 
@@ -135,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {len(PARTS)} parts, {sum(p.runs() for p in PARTS)} runs")
         return 0
     if args.command == "run":
-        chosen = [p for p in PARTS if not args.parts or any(p.name == a or p.name.startswith(a) for a in args.parts)]
+        # in the order given on the command line (each name or prefix in PARTS order), else PARTS'
+        chosen = list(dict.fromkeys(p for a in args.parts or [""] for p in PARTS if p.name == a or p.name.startswith(a)))
         if not chosen:
             parser.error(f"no part matches {args.parts}; parts: {', '.join(BY_NAME)}")
         with ThreadPoolExecutor(args.jobs) as pool:

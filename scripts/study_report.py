@@ -446,7 +446,7 @@ def part_seconds(runs_root: Path) -> dict[str, float]:
     seconds: dict[str, float] = {}
     log = runs_root / "driver.log"
     for line in log.read_text().splitlines() if log.is_file() else []:
-        match = re.match(r"(\S+): exit \d+ after (\d+) s", line)
+        match = re.match(r"(\S+): exit \S+ after (\d+) s", line)
         if match:
             seconds[match[1]] = seconds.get(match[1], 0.0) + float(match[2])
     return seconds

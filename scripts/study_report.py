@@ -255,10 +255,6 @@ def runs_table(index: RunIndex) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    return tables.markdown(frame) if not frame.empty else "(none)\n"
-
-
 def write_comparison(index: RunIndex, comparison: Comparison, out: Path):
     loaded = load_comparison(index, comparison)
     folder = out / comparison.key
@@ -296,7 +292,7 @@ def _variants_markdown(rows: list[dict]) -> str:
         "diverged": frame["diverged"],
         "wall time per run (s)": [f"{r.wall_time:.0f}" if r.seeds else "" for r in frame.itertuples()],
     })
-    return tables.markdown(out)
+    return tables.markdown(out) + "\n"
 
 
 def _steps(value: float) -> str:
@@ -318,7 +314,7 @@ def _pairs_markdown(rows: list[dict]) -> str:
             for r in frame.itertuples()],
         "headline": ["yes" if r.get("headline") else "" for r in rows],
     })
-    return tables.markdown(out)
+    return tables.markdown(out) + "\n"
 
 
 def notebook_effects(index: RunIndex) -> pd.DataFrame:
@@ -345,8 +341,13 @@ def notebook_effects(index: RunIndex) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _short(name: str) -> str:
+    return name.split(" (")[0]
+
+
 def plot_overview(pairs: pd.DataFrame, out: Path) -> None:
-    """P(variant beats its reference) for every reported pair, one panel per task."""
+    """P(variant beats its reference) for every reported pair, on final return and on AUC; one
+    row of panels per task."""
     import matplotlib  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
 
@@ -356,24 +357,30 @@ def plot_overview(pairs: pd.DataFrame, out: Path) -> None:
     pairs["task"] = pairs["comparison"].str.split("/").str[0]
     tasks = list(dict.fromkeys(pairs["task"]))
     heights = [len(pairs[pairs["task"] == t]) for t in tasks]
+    names = {"cartpole": "CartPole-v1", "acrobot": "Acrobot-v1", "lunarlander": "LunarLander-v3",
+             "notebook": "CartPole-v1, the notebook's settings (1 env, 75k steps)"}
     with matplotlib.rc_context({"font.size": 9}):
-        fig = Figure(figsize=(10, 1.2 + 0.32 * sum(heights) + 0.6 * len(tasks)))
-        axes = fig.subplots(len(tasks), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
-        for ax, task in zip(axes, tasks):
+        fig = Figure(figsize=(13, 1.4 + 0.3 * sum(heights) + 0.7 * len(tasks)), layout="constrained")
+        axes = fig.subplots(len(tasks), 2, squeeze=False, sharex=True, gridspec_kw={"height_ratios": heights})
+        for (final_ax, auc_ax), task in zip(axes, tasks):
             rows = pairs[pairs["task"] == task].reset_index(drop=True)
-            colours = ["tab:red" if h else "tab:blue" for h in rows["headline"].fillna(False)]
-            ax.hlines(rows.index, rows["low"], rows["high"], colors=colours, lw=5, alpha=0.45)
-            ax.plot(rows["probability"], rows.index, "D", color="black", ms=5)
-            ax.axvline(0.5, color="0.4", ls="--", lw=1)
-            ax.set_xlim(-0.02, 1.02)
-            ax.set_ylim(len(rows) - 0.5, -0.5)
-            ax.set_yticks(rows.index, [f"{r.x} (n={r.n_x})  vs  {r.y} (n={r.n_y})" for r in rows.itertuples()])
-            ax.set_title({"cartpole": "CartPole-v1", "acrobot": "Acrobot-v1", "lunarlander": "LunarLander-v3",
-                          "notebook": "CartPole-v1, notebook settings (1 env, 75k steps)"}.get(task, task),
-                         fontsize=10, loc="left")
-        axes[-1].set_xlabel("P(a run of the left variant beats a run of the right one) on final return "
-                            "(last-100 mean), 95% bootstrap CI; red = headline comparison")
-        fig.tight_layout()
+            colours = ["tab:red" if h is True else "tab:blue" for h in rows["headline"]]
+            for ax, (p, low, high), what in ((final_ax, ("probability", "low", "high"), "final return"),
+                                             (auc_ax, ("auc_probability", "auc_low", "auc_high"), "AUC")):
+                ax.hlines(rows.index, rows[low], rows[high], colors=colours, lw=5, alpha=0.45)
+                ax.plot(rows[p], rows.index, "D", color="black", ms=4)
+                ax.axvline(0.5, color="0.4", ls="--", lw=1)
+                ax.set_xlim(-0.02, 1.02)
+                ax.set_ylim(len(rows) - 0.5, -0.5)
+                ax.set_title(f"{names.get(task, task)}: {what}", fontsize=9, loc="left")
+            final_ax.set_yticks(rows.index, [f"{_short(r.x)} (n={r.n_x}) vs {_short(r.y)} (n={r.n_y})"
+                                             for r in rows.itertuples()])
+            auc_ax.set_yticks(rows.index, [""] * len(rows))
+        for ax in axes[-1]:
+            ax.set_xlabel("P(a run of the left variant beats a run of the right one)")
+        fig.suptitle("Probability of improvement, 95% stratified-bootstrap CI (red: headline comparisons named "
+                     "before running). Left: final return (last-100 mean); right: AUC (mean height of the "
+                     "learning curve)", fontsize=9)
         fig.savefig(out / "overview_probability_of_improvement.png", dpi=110)
 
 
@@ -491,7 +498,7 @@ def write_report(runs_root: Path, out: Path) -> int:
              f"{len(pairs)} reported comparisons. Final return: each run's mean over its last 100 "
              "training episodes. IQM across seeds, 95% percentile-bootstrap CI; P(x > y): probability "
              "that a run of x beats a run of y, 95% stratified-bootstrap CI.\n",
-             "## The base config beside the RL Zoo\n", tables.markdown(zoo_table(runs)) if not runs.empty else "",
+             "## The base config beside the RL Zoo\n", tables.markdown(zoo_table(runs)) + "\n" if not runs.empty else "",
              "\n## All reported comparisons\n", _pairs_markdown(all_pairs),
              "![overview](overview_probability_of_improvement.png)\n"]
     if not effects.empty:
@@ -500,7 +507,7 @@ def write_report(runs_root: Path, out: Path) -> int:
             "IQM before -> after": [f"{r.iqm_before:.1f} -> {r.iqm_after:.1f}" for r in effects.itertuples()]})
         lines += ["## The notebook taken apart: each change at each setting of the other two\n",
                   tables.markdown(frame[["factor", "change", "at", "seeds", "IQM before -> after",
-                                         "P(after > before) [95% CI]"]]),
+                                         "P(after > before) [95% CI]"]]) + "\n",
                   "![notebook factorial](notebook_factorial.png)\n"]
     for comparison in COMPARISONS:
         rows = [r for r in all_variants if r["comparison"] == comparison.key]

@@ -336,8 +336,8 @@ def notebook_effects(index: RunIndex) -> pd.DataFrame:
             p, low, high = probability_of_improvement(finals[partner.name], finals[cell.name])
             rows.append(dict(factor=factor, change=f"{old} -> {new}", at=cell.name,
                              iqm_before=float(iqm(finals[cell.name])), iqm_after=float(iqm(finals[partner.name])),
-                             probability=p, low=low, high=high, seeds=f"{len(finals[partner.name])}, "
-                             f"{len(finals[cell.name])}"))
+                             probability=p, low=low, high=high,
+                             seeds=f"{len(finals[cell.name])}, {len(finals[partner.name])}"))
     return pd.DataFrame(rows)
 
 
@@ -392,7 +392,7 @@ def plot_notebook(rows: list[dict], out: Path) -> None:
     if frame.empty:
         return
     with matplotlib.rc_context({"font.size": 9}):
-        fig = Figure(figsize=(8, 0.6 + 0.4 * len(frame)))
+        fig = Figure(figsize=(8, 1.0 + 0.4 * len(frame)), layout="constrained")
         ax = fig.subplots()
         y = np.arange(len(frame))
         ax.hlines(y, frame["iqm_low"], frame["iqm_high"], colors="tab:blue", lw=6, alpha=0.45)
@@ -400,9 +400,8 @@ def plot_notebook(rows: list[dict], out: Path) -> None:
         ax.set_yticks(y, [f"{v} (n={n})" for v, n in zip(frame["variant"], frame["seeds"])])
         ax.set_ylim(len(frame) - 0.5, -0.5)
         ax.set_xlabel("IQM of final return (last-100 mean) across seeds, 95% bootstrap CI")
-        ax.set_title("The notebook taken apart (CartPole-v1, 1 env, 75k steps): first row = notebook_split, "
-                     "last = notebook_shared", fontsize=9, loc="left")
-        fig.tight_layout()
+        ax.set_title("The notebook taken apart (CartPole-v1, 1 env, 75k steps)\nfirst row: notebook_split; last row: "
+                     "notebook_shared (the same update, tests/test_study_identities.py)", fontsize=9, loc="left")
         fig.savefig(out / "notebook_factorial.png", dpi=110)
 
 
@@ -506,7 +505,8 @@ def write_report(runs_root: Path, out: Path) -> int:
             "P(after > before) [95% CI]": [_interval(r.probability, r.low, r.high, 2) for r in effects.itertuples()],
             "IQM before -> after": [f"{r.iqm_before:.1f} -> {r.iqm_after:.1f}" for r in effects.itertuples()]})
         lines += ["## The notebook taken apart: each change at each setting of the other two\n",
-                  tables.markdown(frame[["factor", "change", "at", "seeds", "IQM before -> after",
+                  tables.markdown(frame.rename(columns={"seeds": "seeds (before, after)"})[
+                      ["factor", "change", "at", "seeds (before, after)", "IQM before -> after",
                                          "P(after > before) [95% CI]"]]) + "\n",
                   "![notebook factorial](notebook_factorial.png)\n"]
     for comparison in COMPARISONS:

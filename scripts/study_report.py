@@ -52,6 +52,7 @@ class Comparison:
     headline: bool = False
     pairs: tuple[tuple[str, str], ...] = ()  # (x, y) reported as P(x > y); default: each variant vs the first
     grouped: bool = True
+    headline_pairs: int | None = None  # how many of the reported pairs, from the first, are headline; None = all
 
     def reported_pairs(self) -> list[tuple[str, str]]:
         ref = self.variants[0].name
@@ -68,7 +69,7 @@ def _task_comparisons(task: str, title: str) -> list[Comparison]:
                    pairs=((clip_split.name, clip_shared.name), (clip_shared.name, base.name))),
         Comparison(f"{task}/estimator", f"{title}: advantage estimator (H3: GAE vs TD)",
                    (base, Variant("TD(0)", f"{task}/estimator_td"), Variant("n-step", f"{task}/estimator_nstep")),
-                   headline=True),
+                   headline=True, headline_pairs=1),
         Comparison(f"{task}/coupling_critic_lr", f"{title}: a critic learning rate of its own (split only)",
                    (base, Variant("split, critic lr 3.5e-4", f"{task}/critic_lr", (("agent.critic_lr", 3.5e-4),)),
                     Variant("split, critic lr 1.4e-3", f"{task}/critic_lr", (("agent.critic_lr", 1.4e-3),)))),
@@ -201,7 +202,9 @@ def pair_rows(comparison: Comparison, loaded) -> list[dict]:
             continue
         p, low, high = probability_of_improvement(finals[x], finals[y])
         p_auc, low_auc, high_auc = probability_of_improvement(aucs[x], aucs[y])
-        rows.append(dict(comparison=comparison.key, headline=comparison.headline, x=x, y=y,
+        headline = comparison.headline and (comparison.headline_pairs is None or
+                                            comparison.reported_pairs().index((x, y)) < comparison.headline_pairs)
+        rows.append(dict(comparison=comparison.key, headline=headline, x=x, y=y,
                          n_x=len(finals[x]), n_y=len(finals[y]), iqm_x=float(iqm(finals[x])),
                          iqm_y=float(iqm(finals[y])), probability=p, low=low, high=high,
                          auc_probability=p_auc, auc_low=low_auc, auc_high=high_auc))

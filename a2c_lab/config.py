@@ -106,7 +106,7 @@ class AgentConfig:
     rmsprop_alpha: float = 0.99  # RMSprop smoothing constant
     ent_coef: float = 0.005  # entropy bonus weight (on the actor's loss)
     vf_coef: float = 0.5  # value-loss weight (split: scales the critic's own loss)
-    max_grad_norm: Optional[float] = None  # clip the gradient L2 norm (split: per network); null = off
+    max_grad_norm: Optional[float] = 0.5  # clip the gradient L2 norm (shared: global; split: per network); null = off
 
 
 @dataclass

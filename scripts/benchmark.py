@@ -26,7 +26,9 @@ solve     time to solve at the matched settings, 500k-step budget, seeds 0-4, al
           runs its whole budget and its time is read from episodes.csv.
 sweep     ``-m agent=shared,split seed=0,1,2 total_steps=200000`` (W&B offline, one torch thread
           per job) with Hydra's basic launcher against the joblib launcher with 2 jobs: wall time
-          of the whole command.
+          of the whole command. The quick start's sweep on a shorter budget (the defaults train
+          500k steps since the study); since the study's defaults clip the gradient, the two
+          agents are two different updates, of the same cost (one clip norm more for split).
 memory    peak resident memory (VmHWM) of one a2c-lab run and one SB3 run of 100k steps, each
           in a fresh process, and of a fresh process that only imports torch and gymnasium.
 

@@ -29,6 +29,9 @@ OUT = ROOT / "results" / "study"
 HEADLINE_SEEDS = list(range(20))  # the comparisons named before running
 AXIS_SEEDS = list(range(10))  # every other variant
 COMMON = ["logger=none", "progress=false"]
+# The study's base is the default config as it ran (commit f4a861d): no gradient clipping. The
+# defaults chosen from the study clip at 0.5, so each part pins the base's value unless it sets one.
+STUDY_BASE = {"agent.max_grad_norm": "null"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class Part:
 
     def command(self) -> list[str]:
         sweeper = [] if self.grouped else ["hydra/sweeper=basic"]
-        return [sys.executable, "-m", "a2c_lab.run", "-m", *self.overrides, *sweeper, *COMMON,
+        pinned = [f"{k}={v}" for k, v in STUDY_BASE.items() if not any(o.startswith(f"{k}=") for o in self.overrides)]
+        return [sys.executable, "-m", "a2c_lab.run", "-m", *self.overrides, *pinned, *sweeper, *COMMON,
                 f"seed={','.join(map(str, self.seeds))}", f"hydra.sweep.dir={(RUNS / self.name).relative_to(ROOT)}"]
 
     def runs(self) -> int:

@@ -26,11 +26,13 @@ def write_part(root: Path, part: str, values, overrides: dict, first_job: int = 
 @pytest.fixture
 def study(tmp_path):
     root = tmp_path / "runs" / "study"
-    write_part(root, "cartpole/base", BASE, {})
-    write_part(root, "cartpole/estimator_td", TD, {"advantage.name": "td", "advantage.lam": 0.0})
+    write_part(root, "cartpole/base", BASE, {"agent.max_grad_norm": None})  # the study's base did not clip
+    write_part(root, "cartpole/estimator_td", TD, {"advantage.name": "td", "advantage.lam": 0.0,
+                                                    "agent.max_grad_norm": None})
     write_part(root, "cartpole/clip", BASE, {"agent.max_grad_norm": 0.5})
     write_part(root, "cartpole/clip", TD, {"agent.name": "split", "agent.max_grad_norm": 0.5}, first_job=5)
-    write_part(root, "cartpole/critic_lr", TD, {"agent.name": "split", "agent.critic_lr": 1.4e-3})
+    write_part(root, "cartpole/critic_lr", TD, {"agent.name": "split", "agent.critic_lr": 1.4e-3,
+                                                 "agent.max_grad_norm": None})
     out = tmp_path / "results" / "study"
     assert study_report.write_report(root, out) == 0
     return out

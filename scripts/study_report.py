@@ -497,7 +497,8 @@ def write_report(runs_root: Path, out: Path) -> int:
              f"{len(finished)} runs, {finished['env_steps'].sum() / 1e6:.1f}M env steps, "
              f"{sum(seconds.values()) / 3600:.2f} core-hours of training ({len(seconds)} parts, one core "
              "each, `compute.csv`). "
-             f"{len(pairs)} reported comparisons. Final return: each run's mean over its last 100 "
+             f"{int(pairs['probability'].notna().sum()) if len(pairs) else 0} comparisons reported with runs "
+             f"on both sides ({len(pairs)} planned). Final return: each run's mean over its last 100 "
              "training episodes. IQM across seeds, 95% percentile-bootstrap CI; P(x > y): probability "
              "that a run of x beats a run of y, 95% stratified-bootstrap CI.\n",
              "## The base config beside the RL Zoo\n", tables.markdown(zoo_table(runs)) + "\n" if not runs.empty else "",

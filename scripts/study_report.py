@@ -320,10 +320,10 @@ def _pairs_markdown(rows: list[dict]) -> str:
     return tables.markdown(out) + "\n"
 
 
-def notebook_effects(index: RunIndex) -> pd.DataFrame:
+def notebook_effects(loaded) -> pd.DataFrame:
     """Each factor of the notebook factorial: P(cell with the notebook_shared level beats the matched
-    cell with the notebook_split level), for each of the 4 settings of the other two factors."""
-    loaded = load_comparison(index, NOTEBOOK)
+    cell with the notebook_split level), for each of the 4 settings of the other two factors.
+    ``loaded``: the NOTEBOOK comparison's runs (``Comparison.loaded`` from ``write_comparison``), or None."""
     if loaded is None:
         return pd.DataFrame()
     finals = {v: g["final_return"].to_numpy() for v, g in loaded.included.groupby("variant")}
@@ -470,9 +470,11 @@ def write_report(runs_root: Path, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_table(index)
     runs.to_csv(out / "runs.csv", index=False)
-    all_variants, all_pairs, missing = [], [], []
+    all_variants, all_pairs, missing, notebook = [], [], [], None
     for comparison in COMPARISONS:
-        _, variants, pairs = write_comparison(index, comparison, out)
+        result, variants, pairs = write_comparison(index, comparison, out)
+        if comparison is NOTEBOOK and result is not None:
+            notebook = result.loaded  # the factorial's effects reuse these runs rather than reading them again
         if not variants:
             missing.append(comparison)
             continue
@@ -481,7 +483,7 @@ def write_report(runs_root: Path, out: Path) -> int:
     pairs = pd.DataFrame(all_pairs)
     pd.DataFrame(all_variants).to_csv(out / "variants.csv", index=False)
     pairs.to_csv(out / "pairs.csv", index=False)
-    effects = notebook_effects(index)
+    effects = notebook_effects(notebook)
     effects.to_csv(out / "notebook_effects.csv", index=False)
     plot_overview(pairs, out)
     plot_notebook([r for r in all_variants if r["comparison"] == NOTEBOOK.key], out)

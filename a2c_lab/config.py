@@ -170,7 +170,7 @@ class CheckpointConfig:
 
 @dataclass
 class GroupConfig:
-    """Where a group's seeds write; set by the grouping sweeper (a2c_lab.sweeper), not by hand."""
+    """Where a group's seeds write; set by the grouping sweeper (a2c_lab.sweeps.sweeper), not by hand."""
 
     run_dirs: List[str] = field(default_factory=list)  # one run folder per entry of seeds; empty = <output>/<i>
     jobs: List[int] = field(default_factory=list)  # the sweep's job number of each seed; empty = 0, 1, ...
@@ -186,7 +186,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     experiment_name: str = "default"  # name of the experiment preset (labels run folders and the W&B group)
-    seed: int = 0  # derives every random stream of the run (a2c_lab.seeding)
+    seed: int = 0  # derives every random stream of the run (a2c_lab.training.seeding)
     seeds: List[int] = field(default_factory=list)  # non-empty: train these seeds as one group (seed is then unused)
     group: GroupConfig = field(default_factory=GroupConfig)  # the group's run folders (bookkeeping)
     total_steps: int = 200_000  # env steps summed over all envs
@@ -197,13 +197,13 @@ class Config:
     torch_threads: int = 1  # torch intra-op threads for this run (0 = torch's default)
     progress: bool = True  # progress bar when stdout is a terminal
     overwrite: bool = False  # start in a run folder that holds another run, deleting that run
-    resume: ResumeMode = ResumeMode.auto  # auto: continue this config's run in its folder (a2c_lab.checkpoint); never: refuse
+    resume: ResumeMode = ResumeMode.auto  # auto: continue this config's run in its folder (a2c_lab.runs.checkpoint); never: refuse
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)  # when a run saves its state to resume from
 
 
 # The design axes a sweep varies, one Hydra group each (conf/<group>/), by the config key whose value
 # names the chosen preset, in the order every label uses them: the comparison's variant labels
-# (a2c_lab.analysis.labels) and W&B's job_type (a2c_lab.wandb_sink.variant).
+# (a2c_lab.analysis.labels) and W&B's job_type (a2c_lab.runs.wandb_sink.variant).
 AXES = ("agent.name", "network.name", "advantage.name", "envs.name")
 
 

@@ -1,10 +1,10 @@
 """Command line: ``python -m a2c_lab.run [-m] key=value ...`` (Hydra).
 
-A single run's exit code says how it ended (a2c_lab.outcomes): 0 finished, 1 failed, 2 a
+A single run's exit code says how it ended (a2c_lab.runs.outcomes): 0 finished, 1 failed, 2 a
 config error or a folder that holds another run (one message, no traceback), 3 diverged,
 128 + n a signal n. A group (``seeds=[...]``) ends with 3 if a seed diverged. In a multirun the
 same endings are recorded in each job's folder and do not stop the other jobs, except a signal,
-which stops the sweep; the grouping sweeper (a2c_lab.sweeper) then sets the exit code.
+which stops the sweep; the grouping sweeper (a2c_lab.sweeps.sweeper) then sets the exit code.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import hydra
 from omegaconf import DictConfig
 
 from a2c_lab.config import ConfigError, register_configs
-from a2c_lab.outcomes import (LAUNCHER_PID_VAR, Diverged, Interrupted, exit_by_signal, forward_signals_to_children,
-                              outcome_of)
-from a2c_lab.run_folder import FolderTaken
+from a2c_lab.runs.outcomes import (LAUNCHER_PID_VAR, Diverged, Interrupted, exit_by_signal, forward_signals_to_children,
+                                   outcome_of)
+from a2c_lab.runs.run_folder import FolderTaken
 
 register_configs()
 
@@ -30,7 +30,7 @@ def main(cfg: DictConfig) -> float | list | None:
 
     # Imported here, in the process that trains: a launcher's parent process (joblib,
     # submitit) then never pays torch's import (about 1.5 s) before starting its workers.
-    from a2c_lab.trainer import train
+    from a2c_lab.training.trainer import train
 
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
@@ -38,7 +38,7 @@ def main(cfg: DictConfig) -> float | list | None:
     launch_dir = hydra_cfg.sweep.dir if multirun else run_dir  # names the W&B group: the whole launch
     try:
         if cfg.seeds:  # a group: several seeds as one computation, each in its own run folder
-            from a2c_lab.groups import run_group
+            from a2c_lab.sweeps.groups import run_group
 
             results = run_group(cfg, launch_dir)
             diverged = [r for r in results if isinstance(r, Diverged)]

@@ -61,8 +61,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from a2c_lab import metrics as m  # noqa: E402
-from a2c_lab.episode_stats import trailing_mean  # noqa: E402
+from a2c_lab.runs import metrics as m  # noqa: E402
+from a2c_lab.runs.episode_stats import trailing_mean  # noqa: E402
 
 SECTIONS = ("env", "sps", "tracking", "solve", "sweep", "memory")
 TASK = "CartPole-v1"
@@ -125,7 +125,7 @@ def compose(overrides: list[str]):
 
 def run_a2c_lab(overrides: list[str]) -> tuple[dict, Path, float]:
     """One a2c-lab run in this process: (summary plus ``cpu_s``, run folder, whole-call wall seconds)."""
-    from a2c_lab.trainer import train
+    from a2c_lab.training.trainer import train
 
     cfg = compose(overrides)
     run_dir = Path(tempfile.mkdtemp(prefix="a2c_lab_bench_"))
@@ -208,7 +208,7 @@ def raw_env_sps(num_envs: int, vector_steps: int, seed: int) -> float:
 
 def wandb_available() -> bool:
     try:
-        import a2c_lab.wandb_sink  # noqa: F401
+        import a2c_lab.runs.wandb_sink  # noqa: F401
     except ImportError:
         return False
     return True
@@ -257,8 +257,8 @@ def sps_sb3(s: Settings, res: Results, r: int) -> str:
 
 def section_tracking(s: Settings, res: Results) -> None:
     if not wandb_available():
-        res.notes.append("tracking: skipped, a2c_lab.wandb_sink is not in this checkout yet.")
-        print("  skipped: a2c_lab.wandb_sink is not in this checkout", flush=True)
+        res.notes.append("tracking: skipped, a2c_lab.runs.wandb_sink is not in this checkout yet.")
+        print("  skipped: a2c_lab.runs.wandb_sink is not in this checkout", flush=True)
         return
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -293,7 +293,7 @@ def section_solve(s: Settings, res: Results) -> None:
 def section_sweep(s: Settings, res: Results) -> None:
     logger = "wandb" if wandb_available() else "none"
     if logger == "none":
-        res.notes.append("sweep: ran with logger=none, a2c_lab.wandb_sink is not in this checkout yet.")
+        res.notes.append("sweep: ran with logger=none, a2c_lab.runs.wandb_sink is not in this checkout yet.")
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "PYTHONPATH": str(ROOT)}
     for r in range(s.sweep_repeats):
         for launcher in ("basic", "joblib"):

@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "scripts"))  # benchmark.py's SB3 setup
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from a2c_lab import trainer  # noqa: E402
 from a2c_lab.config import register_configs  # noqa: E402
+from a2c_lab.training import trainer  # noqa: E402
 
 OVERRIDES = ["experiment=sb3_matched", "logger=none", "eval.interval=0", "progress=false", "torch_threads=1"]
 

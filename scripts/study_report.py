@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from a2c_lab import metrics as M
 from a2c_lab.analysis import compare, load_runs, probability_of_improvement, report, tables
 from a2c_lab.analysis.run_reader import NoRunsError, RunWarning, find_run_dirs, read_config
 from a2c_lab.analysis.statistics import bootstrap_ci, iqm
+from a2c_lab.runs import metrics as M
 
 FORMATS = ("png",)
 # Config keys written to runs.csv beside each run's figures: the study's axes.

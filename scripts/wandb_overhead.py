@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from a2c_lab import metrics as m  # noqa: E402
+from a2c_lab.runs import metrics as m  # noqa: E402
 
 LOGGERS = ("none", "wandb")
 SINK_CALLS = ("log_episodes", "log_update", "log_eval")
@@ -75,7 +75,7 @@ def run_one(out_file: Path, overrides: list[str]) -> None:
         import wandb  # noqa: F401 - timed here; wandb_sink then finds it imported
 
         timings["import"] = time.perf_counter() - start
-        from a2c_lab import wandb_sink
+        from a2c_lab.runs import wandb_sink
 
         sink = wandb_sink.WandbSink
 

@@ -20,11 +20,11 @@ from typing import Mapping, Sequence
 import numpy as np
 from omegaconf import OmegaConf
 
-from a2c_lab import metrics as M
 from a2c_lab.config import Config
-from a2c_lab.rollout import Episodes
-from a2c_lab.run_folder import RUN_CONFIG_FILE, Status, write_json, write_status
-from a2c_lab.tracking import Ended, LocalFiles
+from a2c_lab.runs import metrics as M
+from a2c_lab.runs.episode_stats import Episodes
+from a2c_lab.runs.run_folder import RUN_CONFIG_FILE, Status, write_json, write_status
+from a2c_lab.runs.tracking import Ended, LocalFiles
 
 # The reason each status other than finished gets, as the trainer would write it.
 REASONS = {

@@ -9,8 +9,8 @@ reference loop or another estimator), so each states its tolerance: float64 batc
 import pytest
 import torch
 
-from a2c_lab.advantages import estimate, gae, nstep, td
 from a2c_lab.config import AdvantageConfig, Estimator, ValueTarget
+from a2c_lab.training.advantages import estimate, gae, nstep, td
 
 F64 = dict(rtol=1e-10, atol=1e-10)  # float64 batches of values ~1, sums of a few terms
 F32 = dict(rtol=1e-6, atol=1e-6)  # float32 hand cases (every value here is exact in float32)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from a2c_lab import metrics as m
+from a2c_lab.runs import metrics as m
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "benchmark.py"

@@ -7,7 +7,7 @@ import pytest
 from hydra.errors import ConfigCompositionException
 
 from a2c_lab.config import AgentKind, Backend, ConfigError, Estimator, validate
-from a2c_lab.trainer import train
+from a2c_lab.training.trainer import train
 from conftest import CONF_DIR, make_cfg
 
 GROUPS = {group: sorted(p.stem for p in (Path(CONF_DIR) / group).glob("*.yaml"))

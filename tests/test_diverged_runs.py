@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from a2c_lab import metrics as M
-from a2c_lab.analysis import report
 from a2c_lab import analysis as R
+from a2c_lab.analysis import report
+from a2c_lab.runs import metrics as M
 import synthetic_runs as synthetic
 
 # shared: three finished seeds at 150, 250, 450, and two that diverged at env step 2000 (their

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from a2c_lab.config import Backend, ConfigError
-from a2c_lab.envs import VectorEnv, check_task, resolve_backend
-from a2c_lab.rollout import Collector
+from a2c_lab.training.envs import VectorEnv, check_task, resolve_backend
+from a2c_lab.training.rollout import Collector
 from conftest import COUNTER_ID
 
 

@@ -16,16 +16,16 @@ import numpy as np
 import pytest
 import torch
 
-from a2c_lab import metrics as m
-from a2c_lab import trainer
-from a2c_lab.agents import A2C
 from a2c_lab.config import Backend, ConfigError, validate
-from a2c_lab.envs import VectorEnv
-from a2c_lab.networks import ActorCritic
-from a2c_lab.outcomes import Diverged
-from a2c_lab.preflight import max_async_processes
-from a2c_lab.run_folder import RUN_CONFIG_FILE
-from a2c_lab.seeding import streams
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.outcomes import Diverged
+from a2c_lab.runs.run_folder import RUN_CONFIG_FILE
+from a2c_lab.training import trainer
+from a2c_lab.training.agents import A2C
+from a2c_lab.training.envs import VectorEnv
+from a2c_lab.training.networks import ActorCritic
+from a2c_lab.training.preflight import max_async_processes
+from a2c_lab.training.seeding import streams
 
 # Updates compared between a seed trained alone and inside a group. The two are different
 # computations (batched matmuls over 1 or 4 seeds may sum in other orders on some CPUs), so
@@ -94,7 +94,7 @@ def test_no_two_seeds_share_a_stream():
 
 def test_a_frozen_seed_does_not_move(fast_cfg):
     """A zero gradient still moves Adam's weights (its moments decay): frozen seeds are put back."""
-    from a2c_lab.rollout import Rollout
+    from a2c_lab.training.rollout import Rollout
 
     cfg = validate(fast_cfg("agent.lr=1e-2"))
     model = ActorCritic(4, 2, cfg.network, init_seeds=[0, 1, 2])

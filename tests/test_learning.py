@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from a2c_lab import metrics as m
-from a2c_lab.episode_stats import trailing_mean
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.episode_stats import trailing_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = 15

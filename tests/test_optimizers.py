@@ -1,10 +1,10 @@
 """Stacked seeds under torch.optim: each seed's slice is an optimizer of its own, and each seed's
-gradient is clipped by its own norm (a2c_lab.agents.clip_per_seed)."""
+gradient is clipped by its own norm (a2c_lab.training.agents.clip_per_seed)."""
 
 import pytest
 import torch
 
-from a2c_lab.agents import clip_per_seed
+from a2c_lab.training.agents import clip_per_seed
 
 SHAPES = [(3, 4, 64), (3, 1, 64), (3, 64, 2), (3, 1, 2)]  # three seeds' layers, stacked
 

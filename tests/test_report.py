@@ -113,7 +113,7 @@ def test_a_task_without_threshold_and_a_single_variant_still_draw(tmp_path):
 @pytest.mark.slow
 def test_real_small_sweep_end_to_end(tmp_path):
     """A real sweep through the trainer, then the report. Runs once the trainer lands."""
-    pytest.importorskip("a2c_lab.trainer")
+    pytest.importorskip("a2c_lab.training.trainer")
     sweep = tmp_path / "sweep"
     done = subprocess.run(
         [sys.executable, "-m", "a2c_lab.run", "-m", "agent=split,shared", "seed=0,1", "total_steps=4000",

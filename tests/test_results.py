@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from conftest import EPISODES, SHARED_RETURNS, SPLIT_RETURNS
 
-from a2c_lab import metrics as M
 from a2c_lab import analysis as R
 from a2c_lab.analysis import statistics as S
+from a2c_lab.runs import metrics as M
 import synthetic_runs as synthetic
 
 

@@ -16,10 +16,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from a2c_lab import checkpoint
-from a2c_lab import metrics as m
-from a2c_lab.run_folder import read_status
-from a2c_lab.trainer import train, train_group
+from a2c_lab.runs import checkpoint
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.run_folder import read_status
+from a2c_lab.training.trainer import train, train_group
 
 try:
     from test_wandb_tracking import a2c, job_env, read_csv, read_json, wandb_runs
@@ -106,9 +106,9 @@ def test_checkpoints_are_data_and_a_corrupt_latest_falls_back(tmp_path, fast_cfg
 def test_a_restored_group_continues_exactly(tmp_path, fast_cfg):
     """Saving and restoring every seed's slice gives back the same weights, optimizer state and
     acting stream: the next actions and update are those of the run that never stopped."""
-    from a2c_lab.agents import A2C
+    from a2c_lab.training.agents import A2C
     from a2c_lab.config import validate
-    from a2c_lab.networks import ActorCritic
+    from a2c_lab.training.networks import ActorCritic
 
     cfg = validate(fast_cfg("agent.optimizer=rmsprop"))
 

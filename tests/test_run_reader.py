@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from a2c_lab import metrics as M
 from a2c_lab import analysis as R
+from a2c_lab.runs import metrics as M
 import synthetic_runs as synthetic
 
-from a2c_lab import run_folder
 from a2c_lab.config import BOOKKEEPING_KEYS
-from a2c_lab.run_folder import RUN_CONFIG_FILE, RunLock
+from a2c_lab.runs import run_folder
+from a2c_lab.runs.run_folder import RUN_CONFIG_FILE, RunLock
 
 COMPARE = Path(__file__).resolve().parent.parent / "scripts" / "compare.py"
 

@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from a2c_lab import agents
-from a2c_lab import metrics as m
-from a2c_lab.trainer import train_group
+from a2c_lab.runs import metrics as m
+from a2c_lab.training import agents
+from a2c_lab.training.trainer import train_group
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "results" / "study" / "guard_reference.csv"

@@ -18,8 +18,8 @@ differences grow through training; the last test shows the tolerance separates a
 import numpy as np
 import pytest
 
-from a2c_lab import metrics as m
-from a2c_lab.trainer import train
+from a2c_lab.runs import metrics as m
+from a2c_lab.training.trainer import train
 from test_trainer import read_csv
 
 COLUMNS = [m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY]

@@ -1,5 +1,5 @@
-"""The grouping sweeper (``a2c_lab.sweeper``, Hydra plugin in ``hydra_plugins/a2c_lab_sweeper``)
-and the group job (``a2c_lab.groups``).
+"""The grouping sweeper (``a2c_lab.sweeps.sweeper``, Hydra plugin in ``hydra_plugins/a2c_lab_sweeper``)
+and the group job (``a2c_lab.sweeps.groups``).
 
 Pure functions first (grouping, group sizes, the override contract, the summary), then real
 multiruns through ``python -m a2c_lab.run -m`` in subprocesses, compared with what
@@ -21,11 +21,11 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from a2c_lab import metrics as M
-from a2c_lab.groups import seed_overrides
-from a2c_lab.run_folder import Status, write_status
-from a2c_lab.sweeper import (Job, expand, group_overrides, groups_per_variant, launcher_slots, make_groups,
-                             split_evenly, summary_text)
+from a2c_lab.runs import metrics as M
+from a2c_lab.runs.run_folder import Status, write_status
+from a2c_lab.sweeps.groups import seed_overrides
+from a2c_lab.sweeps.sweeper import (Job, expand, group_overrides, groups_per_variant, launcher_slots, make_groups,
+                                    split_evenly, summary_text)
 
 try:
     from job_probe import CRASH_SECOND_ID
@@ -337,7 +337,7 @@ def test_grouped_seeds_each_get_their_own_wandb_run(tmp_path):
         from test_wandb_tracking import check_finished, only, read_all, wandb_runs
     except ImportError:  # tests/ imported as a package
         from tests.test_wandb_tracking import check_finished, only, read_all, wandb_runs
-    from a2c_lab.wandb_names import run_id
+    from a2c_lab.runs.wandb_names import run_id
 
     sweep = tmp_path / "sweep"
     out = a2c("-m", "seed=0,1", "total_steps=400", "eval.interval=0", "progress=false", f"hydra.sweep.dir={sweep}",

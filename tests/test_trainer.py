@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from a2c_lab import metrics as m
-from a2c_lab.agents import A2C, batch_statistics
 from a2c_lab.config import validate
-from a2c_lab.networks import ActorCritic
-from a2c_lab.rollout import Rollout
-from a2c_lab.trainer import train
+from a2c_lab.runs import metrics as m
+from a2c_lab.training.agents import A2C, batch_statistics
+from a2c_lab.training.networks import ActorCritic
+from a2c_lab.training.rollout import Rollout
+from a2c_lab.training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,7 @@ def test_shared_trunk_and_acrobot_run(tmp_path, fast_cfg):
 
 
 def test_failed_run_is_marked_failed_and_keeps_its_rows(tmp_path, fast_cfg, monkeypatch):
-    from a2c_lab import agents
+    from a2c_lab.training import agents
 
     calls = {"n": 0}
     original = agents.A2C.update

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from a2c_lab import metrics as m
-from a2c_lab.outcomes import Diverged
-from a2c_lab.run_folder import RUN_CONFIG_FILE, read_status
-from a2c_lab.trainer import train
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.outcomes import Diverged
+from a2c_lab.runs.run_folder import RUN_CONFIG_FILE, read_status
+from a2c_lab.training.trainer import train
 
 try:
     from test_wandb_tracking import LAUNCHERS, a2c, job_env, only, read_all, read_csv, read_json, wandb_runs

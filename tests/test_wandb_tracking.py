@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
-from a2c_lab import metrics as m
+from a2c_lab.runs import metrics as m
 
 try:
     from job_probe import CRASH_ID, PID_FILE
@@ -140,7 +140,7 @@ def check_matches_local_files(run: WandbRun, run_dir: Path, each_episode: bool =
     update metric, and the mean return and length of the episodes that ended in the window
     (``episode_points=window``); or one point per episode (``episode_points=each``).
     """
-    from a2c_lab.wandb_names import run_id
+    from a2c_lab.runs.wandb_names import run_id
 
     assert run.run["run_id"] == run_id(run_dir)
     assert run.folder.name.endswith(run_id(run_dir))
@@ -240,7 +240,7 @@ def test_logger_none_writes_no_wandb_files(tmp_path):
         import json, sys
         from hydra import compose, initialize_config_dir
         from a2c_lab.config import register_configs
-        from a2c_lab.trainer import train
+        from a2c_lab.training.trainer import train
         register_configs()
         overrides = ["logger=none", "total_steps=2000", "eval.interval=1000"]
         with initialize_config_dir(config_dir={str(REPO / "conf")!r}, version_base="1.3"):
@@ -295,9 +295,9 @@ def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
     import numpy as np
 
     from a2c_lab.config import Config, validate
-    from a2c_lab.rollout import Episodes
-    from a2c_lab.tracking import LocalFiles, Tracker
-    from a2c_lab.wandb_sink import WandbSink
+    from a2c_lab.runs.episode_stats import Episodes
+    from a2c_lab.runs.tracking import LocalFiles, Tracker
+    from a2c_lab.runs.wandb_sink import WandbSink
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     raw = OmegaConf.merge(OmegaConf.structured(Config), {"logger": {"log_interval": 2}})
@@ -329,7 +329,7 @@ def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
 
 def test_mode_from_environment_wins(monkeypatch):
     from a2c_lab.config import WandbMode
-    from a2c_lab.wandb_sink import WandbStartError, resolve_mode
+    from a2c_lab.runs.wandb_sink import WandbStartError, resolve_mode
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     assert resolve_mode(WandbMode.offline) == "offline"
@@ -345,7 +345,7 @@ def test_mode_from_environment_wins(monkeypatch):
 def test_group_names_the_launch():
 
     from a2c_lab.config import Config, validate
-    from a2c_lab.wandb_names import group_name
+    from a2c_lab.runs.wandb_names import group_name
 
     cfg = validate(OmegaConf.merge(OmegaConf.structured(Config), {"experiment_name": "abl"}))
     assert group_name(cfg, Path("runs/single/2026-01-02_03-04-05_abl")) == "abl-2026-01-02_03-04-05"
@@ -355,7 +355,7 @@ def test_group_names_the_launch():
 
 
 def test_run_id_is_stable_per_folder(tmp_path, monkeypatch):
-    from a2c_lab.wandb_names import run_id
+    from a2c_lab.runs.wandb_names import run_id
 
     monkeypatch.chdir(tmp_path)
     assert run_id(Path("a/0")) == run_id(tmp_path / "a" / "0") != run_id(tmp_path / "a" / "1")

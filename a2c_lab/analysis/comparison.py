@@ -18,11 +18,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from a2c_lab import metrics as M
 from a2c_lab.analysis.load import CURVE_WINDOW, LoadedRuns
 from a2c_lab.analysis.run_reader import RunWarning
 from a2c_lab.analysis.statistics import N_BOOT, STATISTICS, bootstrap_ci, iqm, probability_of_improvement, seed_warning
-from a2c_lab.episode_stats import trailing_mean
+from a2c_lab.runs import metrics as M
+from a2c_lab.runs.episode_stats import trailing_mean
 
 
 def _warn(message: str) -> None:

@@ -1,6 +1,6 @@
 """Run folders -> one tidy frame and a per-run table: the data every statistic starts from.
 
-The local run folders are the source of truth (see ``a2c_lab.metrics`` for their
+The local run folders are the source of truth (see ``a2c_lab.runs.metrics`` for their
 contract). ``load_runs`` finds every run folder under the given paths, reads each with
 ``a2c_lab.analysis.run_reader`` (which config is authoritative, which statuses count, what happens to
 a broken file: see there), and returns a ``LoadedRuns`` with:
@@ -64,10 +64,10 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from a2c_lab import metrics as M
 from a2c_lab.analysis.labels import distinguishing_keys, label, resolve_key, varying_keys
 from a2c_lab.analysis.run_reader import NoRunsError, RunRecord, RunWarning, find_run_dirs, read_run
-from a2c_lab.episode_stats import steps_to_threshold
+from a2c_lab.runs import metrics as M
+from a2c_lab.runs.episode_stats import steps_to_threshold
 
 TIDY_COLUMNS = (
     "run_id", "task", "agent", "network", "advantage", "num_envs", "variant", "seed",

@@ -26,11 +26,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 from matplotlib.transforms import offset_copy
 
-from a2c_lab import metrics as M
 from a2c_lab.analysis.comparison import Comparison
 from a2c_lab.analysis.load import CURVE_WINDOW, FINAL_WINDOW
 from a2c_lab.analysis.statistics import MIN_SEEDS
 from a2c_lab.analysis.tables import FEW, FEW_NOTE, any_few, markdown, summary_markdown, summary_table, write_tables
+from a2c_lab.runs import metrics as M
 
 __all__ = [  # the report's figures, and its tables from a2c_lab.analysis.tables
     "plot_learning_curves", "plot_final_performance", "plot_steps_to_threshold", "plot_probability_of_improvement",

@@ -1,6 +1,6 @@
 """One run folder -> what the comparison can use of it, or why it cannot use it.
 
-The analysis side's reader of the run-folder format (``a2c_lab.run_folder`` defines it and
+The analysis side's reader of the run-folder format (``a2c_lab.runs.run_folder`` defines it and
 reads ``status.json``; this module reads the config and the metric files).
 
 **Which folders.** A folder is a run folder when it holds ``run_config.yaml``,
@@ -42,10 +42,10 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from a2c_lab import metrics as M
-from a2c_lab import run_folder
 from a2c_lab.config import Config
-from a2c_lab.run_folder import RUN_CONFIG_FILE, RunStatus, Status
+from a2c_lab.runs import metrics as M
+from a2c_lab.runs import run_folder
+from a2c_lab.runs.run_folder import RUN_CONFIG_FILE, RunStatus, Status
 
 HYDRA_CONFIG_FILE = Path(".hydra") / "config.yaml"  # Hydra's copy; authoritative only for older runs
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's is ~10x faster when present

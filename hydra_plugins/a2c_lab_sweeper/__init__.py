@@ -2,7 +2,7 @@
 
 Hydra instantiates a sweeper only from the ``hydra_plugins`` namespace package, and imports
 every module in it at start-up, in every Hydra program of the environment. So this module is
-thin and imports nothing from a2c_lab until a sweep starts; the logic is in ``a2c_lab.sweeper``.
+thin and imports nothing from a2c_lab until a sweep starts; the logic is in ``a2c_lab.sweeps.sweeper``.
 """
 
 # No ``from __future__ import annotations``: Hydra's scanner runs this module before it is in
@@ -26,7 +26,7 @@ ConfigStore.instance().store(group="hydra/sweeper", name="grouping", node=Groupi
 
 
 class GroupingSweeper(Sweeper):
-    """Runs the jobs that differ only in ``seed`` as one group job each; see a2c_lab.sweeper."""
+    """Runs the jobs that differ only in ``seed`` as one group job each; see a2c_lab.sweeps.sweeper."""
 
     def __init__(self, group_size: Optional[int] = None, params: Optional[Dict[str, str]] = None):
         self.group_size = group_size
@@ -44,7 +44,7 @@ class GroupingSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: List[str]) -> Any:
-        from a2c_lab.sweeper import run_sweep
+        from a2c_lab.sweeps.sweeper import run_sweep
 
         result = run_sweep(arguments, config=self.config, config_loader=self.hydra_context.config_loader,
                            launcher=self.launcher, group_size=self.group_size, params=self.params)

@@ -1,17 +1,27 @@
-"""Learning-curve statistics of one run's episode sequence, shared by the trainer's
-summary and the comparison report so both compute them the same way; and the trainer's
-record of a run's episodes (``EpisodeHistory``), from which its summary is computed."""
+"""Episodes, the record the collector hands the tracker; learning-curve statistics of one run's
+episode sequence, shared by the trainer's summary and the comparison report so both compute
+them the same way; and the trainer's record of a run's episodes (``EpisodeHistory``), from
+which its summary is computed. numpy only: the analysis side imports this module."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from a2c_lab import metrics as m
+from a2c_lab.runs import metrics as m
 
-if TYPE_CHECKING:  # the analysis side imports this module and must not need torch
-    from a2c_lab.rollout import Episodes
+
+class Episodes(NamedTuple):
+    """Episodes of one seed that finished during one rollout, in the order they finished."""
+
+    env_step: np.ndarray  # the seed's env steps (its envs, real transitions) when the episode ended
+    wall_time: np.ndarray  # seconds since the start of training
+    returns: np.ndarray
+    lengths: np.ndarray
+
+
+NO_EPISODES = Episodes(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
 
 
 def trailing_mean(returns: np.ndarray, window: int) -> np.ndarray:

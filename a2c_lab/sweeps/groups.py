@@ -1,7 +1,7 @@
 """A group: several seeds of one config, trained by one process, each in its own run folder.
 
 A group job is an ordinary Hydra job whose config sets ``seeds=[s1, s2, ...]``. The grouping
-sweeper (``a2c_lab.sweeper``) also passes ``group.run_dirs`` and ``group.jobs``: the run folder
+sweeper (``a2c_lab.sweeps.sweeper``) also passes ``group.run_dirs`` and ``group.jobs``: the run folder
 and job number that ``hydra/sweeper=basic`` would give each seed. A hand-written group
 (``python -m a2c_lab.run 'seeds=[0,1,2,3]'``) has neither; its seeds then go to
 ``<output>/0``, ``<output>/1``, ... and the group's own Hydra files move from ``<output>/.hydra``
@@ -27,7 +27,7 @@ from typing import Any, Iterator
 from omegaconf import DictConfig, OmegaConf
 
 from a2c_lab.config import seed_config
-from a2c_lab.outcomes import Diverged
+from a2c_lab.runs.outcomes import Diverged
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def run_group(cfg: DictConfig, launch_dir: str | Path | None = None) -> list[dic
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from a2c_lab.trainer import train_group  # torch is imported only in the process that trains
+    from a2c_lab.training.trainer import train_group  # torch is imported only in the process that trains
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from a2c_lab.config import ConfigError
-from a2c_lab.run_folder import (EXIT_CONFIG_ERROR, EXIT_DIVERGED, EXIT_FAILED, EXIT_SIGNAL_BASE, FolderTaken,
-                                Status)
+from a2c_lab.runs.run_folder import (EXIT_CONFIG_ERROR, EXIT_DIVERGED, EXIT_FAILED, EXIT_SIGNAL_BASE, FolderTaken,
+                                     Status)
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PREEMPT_SIGNAL_VAR = "SUBMITIT_PREEMPT_SIGNAL"  # submitit's: the signal that checkpoints and requeues (USR2)

@@ -13,12 +13,12 @@ A run folder holds:
 ``updates.csv``    one row per update: UPDATE_COLUMNS
 ``eval.csv``       one row per greedy evaluation: EVAL_COLUMNS
 ``summary.json``   SUMMARY_KEYS plus ``status`` (written at the end of the run)
-``status.json``    the run's status, reason, signal, env step and update (a2c_lab.run_folder)
-``run_config.yaml`` the config these metrics belong to, written by the run (a2c_lab.run_folder)
+``status.json``    the run's status, reason, signal, env step and update (a2c_lab.runs.run_folder)
+``run_config.yaml`` the config these metrics belong to, written by the run (a2c_lab.runs.run_folder)
 ``meta.json``      git commit, dirty flag, package versions, start time, host
 ``model.pt``       final network weights of the seed (``state_dict``, nn.Linear layout)
 ``checkpoint.pt``  the seed's state to resume from, the previous one in ``checkpoint.prev.pt``
-                   (a2c_lab.checkpoint)
+                   (a2c_lab.runs.checkpoint)
 ``.hydra/``        Hydra's resolved config, overrides and hydra config (rewritten by any later
                    command pointed at the folder: ``run_config.yaml`` is the authoritative one)
 

@@ -3,7 +3,7 @@
 A folder that holds a run is resumed only when the run's config (its ``run_config.yaml``) is the
 new one, ``config.BOOKKEEPING_KEYS`` aside; any other difference is refused naming the keys.
 Then: a finished (or diverged) run is skipped and its result returned, nothing rewritten; an
-unfinished one continues from its checkpoint (a2c_lab.checkpoint), or starts again from update 0
+unfinished one continues from its checkpoint (a2c_lab.runs.checkpoint), or starts again from update 0
 in its folder when it was stopped before its first checkpoint.
 
 Exactly once in the local files: before a resumed segment appends to them, ``updates.csv`` is
@@ -22,11 +22,11 @@ from typing import Any, Callable
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from a2c_lab import checkpoint
-from a2c_lab import metrics as m
 from a2c_lab.config import BOOKKEEPING_KEYS, under
-from a2c_lab.outcomes import Diverged
-from a2c_lab.run_folder import RUN_CONFIG_FILE, FolderTaken, Status, holds_a_run, read_status, write_atomic
+from a2c_lab.runs import checkpoint
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.outcomes import Diverged
+from a2c_lab.runs.run_folder import RUN_CONFIG_FILE, FolderTaken, Status, holds_a_run, read_status, write_atomic
 
 
 @dataclass

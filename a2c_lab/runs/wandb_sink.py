@@ -4,7 +4,7 @@ Only this module imports ``wandb``, and ``tracking.make_tracker`` imports this m
 when ``logger=wandb``: with ``logger=none`` W&B is never loaded.
 
 How a run is organised in W&B (its id, group, job type, name, tags and config): see
-a2c_lab.wandb_names.
+a2c_lab.runs.wandb_names.
 
 What is logged, every chart against ``env_step``:
 
@@ -41,12 +41,12 @@ from typing import Any, Iterator
 import wandb
 from omegaconf import DictConfig
 
-from a2c_lab import metrics as m
 from a2c_lab.config import Config, EpisodePoints
-from a2c_lab.outcomes import outcome_of
-from a2c_lab.run_folder import Status
-from a2c_lab.rollout import Episodes
-from a2c_lab.wandb_names import group_name, run_config, run_id, run_name, run_tags, variant
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.episode_stats import Episodes
+from a2c_lab.runs.outcomes import outcome_of
+from a2c_lab.runs.run_folder import Status
+from a2c_lab.runs.wandb_names import group_name, run_config, run_id, run_name, run_tags, variant
 
 log = logging.getLogger(__name__)
 

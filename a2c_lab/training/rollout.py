@@ -9,7 +9,8 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from a2c_lab.envs import VectorEnv
+from a2c_lab.runs.episode_stats import NO_EPISODES, Episodes
+from a2c_lab.training.envs import VectorEnv
 
 
 class Rollout(NamedTuple):
@@ -29,17 +30,6 @@ class Rollout(NamedTuple):
         """1.0 where the trajectory ends after this step for any reason (incl. masked rows)."""
         return torch.maximum(torch.maximum(self.terminated, self.truncated), 1.0 - self.mask)
 
-
-class Episodes(NamedTuple):
-    """Episodes of one seed that finished during one rollout, in the order they finished."""
-
-    env_step: np.ndarray  # the seed's env steps (its envs, real transitions) when the episode ended
-    wall_time: np.ndarray  # seconds since the start of training
-    returns: np.ndarray
-    lengths: np.ndarray
-
-
-NO_EPISODES = Episodes(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
 
 Policy = Callable[[np.ndarray], np.ndarray]  # obs [S, N, D] float32 -> actions [S, N] int
 

@@ -9,7 +9,7 @@ end. Hydra's plugin class (``hydra_plugins/a2c_lab_sweeper``) only calls ``run_s
 3. **Groups.** Jobs whose overrides differ only in ``seed`` are one *variant*. Each variant's
    jobs are split into groups of near-equal size (``groups_per_variant``), and each group is one
    Hydra job, launched by whatever launcher is configured. The contract with the group job
-   (``a2c_lab.groups``) is its overrides: the variant's overrides with ``seed=<s>`` replaced by
+   (``a2c_lab.sweeps.groups``) is its overrides: the variant's overrides with ``seed=<s>`` replaced by
    ``seeds=[s1,...]`` at the same place, then ``group.jobs=[n1,...]``,
    ``group.run_dirs=['<run folder of n1>',...]`` and ``hydra.sweep.subdir=.groups/<g>`` (the
    group job's own Hydra folder, never a run folder).
@@ -26,7 +26,7 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,26 +34,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from a2c_lab.config import ConfigError, validate
-from a2c_lab.groups import GROUPS_DIR, override_key
-from a2c_lab.run_folder import EXIT_CONFIG_ERROR
-from a2c_lab.sweep_summary import PLAN_FILE, SUMMARY_FILE, group_errors, summary_text
-
-
-
-@dataclass
-class Job:
-    num: int  # the job number hydra/sweeper=basic gives it
-    overrides: list[str]
-    seed: int
-    run_dir: str  # absolute
-    group: int | None = None
-
-
-@dataclass
-class Group:
-    num: int  # also its launcher job number and its folder: <sweep>/.groups/<num>
-    jobs: list[Job]
-    overrides: list[str] = field(default_factory=list)
+from a2c_lab.runs.run_folder import EXIT_CONFIG_ERROR
+from a2c_lab.sweeps.groups import GROUPS_DIR, override_key
+from a2c_lab.sweeps.jobs import Group, Job
+from a2c_lab.sweeps.summary import PLAN_FILE, SUMMARY_FILE, group_errors, summary_text
 
 
 @dataclass

@@ -1,10 +1,9 @@
 """train(cfg) and train_group(cfg, seeds): seed, build, loop (collect -> estimate -> update ->
 log), summarise. A run is a group of one seed: one code path.
 
-A little over 300 lines on purpose: the loop, the group's per-seed bookkeeping (``_Seeds``:
-trackers, histories, checkpoints, which seeds still train) and the resume set-up change
-together; the pieces that stand alone (preflight, evaluation, checkpoint files, resume
-planning, episode statistics) are modules of their own.
+The group's per-seed bookkeeping (trackers, histories, checkpoints, which seeds still train) is
+``a2c_lab.training.seed_runs``; the pieces that stand alone (preflight, evaluation, checkpoint
+files, resume planning, episode statistics) are modules of their own.
 """
 
 from __future__ import annotations
@@ -21,23 +20,24 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from a2c_lab import metrics as m
-from a2c_lab.advantages import estimate
-from a2c_lab.agents import A2C, Update
-from a2c_lab import checkpoint
 from a2c_lab.config import Backend, Config, ConfigError, ResumeMode, seed_config
-from a2c_lab.envs import VectorEnv
-from a2c_lab.episode_stats import EpisodeHistory
-from a2c_lab.evaluation import evaluate_greedy
-from a2c_lab.networks import ActorCritic
-from a2c_lab.outcomes import Diverged, Interrupted, SignalGuard, outcome_of
-from a2c_lab.preflight import check_config, check_processes
-from a2c_lab.rollout import Collector, Rollout
-from a2c_lab.resume import Plan, cut_metrics, episode_history
-from a2c_lab.resume import plan as plan_resume
-from a2c_lab.seeding import Streams, segment_stream, streams
-from a2c_lab.run_folder import RUN_CONFIG_FILE, Status, claim, holds_a_run, lock_is_held, read_status, write_json, write_status
-from a2c_lab.tracking import Ended, Tracker, make_tracker, run_metadata
+from a2c_lab.runs import checkpoint
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.outcomes import Diverged, Interrupted, SignalGuard, outcome_of
+from a2c_lab.runs.resume import Plan, cut_metrics, episode_history
+from a2c_lab.runs.resume import plan as plan_resume
+from a2c_lab.runs.run_folder import (RUN_CONFIG_FILE, Status, claim, holds_a_run, lock_is_held, read_status, write_json,
+                                     write_status)
+from a2c_lab.runs.tracking import Ended, make_tracker, run_metadata
+from a2c_lab.training.advantages import estimate
+from a2c_lab.training.agents import A2C, Update
+from a2c_lab.training.envs import VectorEnv
+from a2c_lab.training.evaluation import evaluate_greedy
+from a2c_lab.training.networks import ActorCritic
+from a2c_lab.training.preflight import check_config, check_processes
+from a2c_lab.training.rollout import Collector, Rollout
+from a2c_lab.training.seed_runs import SeedRuns
+from a2c_lab.training.seeding import segment_stream, streams
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
     (a sweep's folder; by default the run folders' common parent for a group, the run folder for
     one run), which names the W&B group.
 
-    Resume (``resume=auto``, a2c_lab.resume): a folder that holds a run of the same config
+    Resume (``resume=auto``, a2c_lab.runs.resume): a folder that holds a run of the same config
     continues it from its checkpoint, or is skipped (its result returned) when that run
     finished. Seeds whose checkpoints are at different update counts (a sweep regrouped) train
     as sub-groups one after the other, since a group's optimizers share one step count.
@@ -83,7 +83,7 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
     a live run holds, or one that holds another run (another config, or any run with
     ``resume=never``). A config error in folders of their own leaves status ``not_started``
     there with the reason. A signal or an error stops every seed still training, records it in
-    each one's folder (see a2c_lab.outcomes), and is re-raised.
+    each one's folder (see a2c_lab.runs.outcomes), and is re-raised.
     """
     run_dirs = [Path(d) for d in run_dirs]
     configs = [seed_config(raw_cfg, seed) for seed in seeds]  # what each seed's folder records
@@ -171,7 +171,7 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
         trackers.append(make_tracker(seed_cfg, raw, run_dir, meta, at))
     seeds = [c.seed for c in cfgs]
     segments = [0 if state is None else state["segment"] + 1 for state in states]
-    run = _Seeds(trackers, [streams(s) for s in seeds], cfg.task.threshold, segments, run_dirs)
+    run = SeedRuns(trackers, [streams(s) for s in seeds], cfg.task.threshold, segments, run_dirs)
     for s, (state, at) in enumerate(zip(states, resumed)):
         if state is not None:
             run.histories[s].add_arrays(*episode_history(run_dirs[s]))
@@ -206,62 +206,6 @@ def _resume_point(state: dict[str, Any] | None) -> Ended | None:
     return Ended(env_step=state["env_step"], update=state["update"], wall_time=state["wall_time"])
 
 
-class _Seeds:
-    """Each seed's tracker, episode history, counts, checkpoints and result; which seeds still train."""
-
-    def __init__(self, trackers: list[Tracker], seed_streams: list[Streams], threshold: float | None,
-                 segments: list[int], run_dirs: list[Path]):
-        self.trackers = trackers
-        self.streams = seed_streams
-        self.threshold = threshold
-        self.segments = segments
-        self.run_dirs = run_dirs
-        self.histories = [EpisodeHistory() for _ in trackers]
-        self.ended = [Ended() for _ in trackers]
-        self.next_eval: list[int | None] = [None] * len(trackers)
-        self.results: list[dict[str, Any] | Diverged | None] = [None] * len(trackers)
-        self.checkpoint_seconds: list[float] = []  # time of each checkpoint of the group
-
-    @property
-    def active(self) -> list[int]:
-        return [s for s, result in enumerate(self.results) if result is None]
-
-    def summary(self, s: int) -> dict[str, Any]:
-        ended = self.ended[s]
-        return self.histories[s].summary(ended.env_step, ended.wall_time, self.threshold)
-
-    def checkpoint(self, agent: A2C, seeds: list[int]) -> None:
-        """Each seed's state after its last logged update, with every row up to it on disk."""
-        began = time.perf_counter()
-        for s in seeds:
-            self.trackers[s].local.flush()
-            ended = self.ended[s]
-            checkpoint.save(self.run_dirs[s], checkpoint.seed_state(
-                agent, s, env_step=ended.env_step, update=ended.update, wall_time=ended.wall_time,
-                next_eval=self.next_eval[s], segment=self.segments[s]))
-        self.checkpoint_seconds.append(time.perf_counter() - began)
-
-    def finish(self, s: int, agent: A2C) -> None:
-        self.checkpoint(agent, [s])
-        summary = self.summary(s)
-        torch.save(agent.model.seed_state_dict(s), self.run_dirs[s] / m.MODEL_FILE)
-        self.trackers[s].finish(summary, self.ended[s])
-        self.results[s] = summary
-
-    def diverge(self, s: int, err: Diverged) -> None:
-        self.ended[s].summary = self.summary(s)  # a result: the performance reached before it
-        self.trackers[s].fail(err, self.ended[s])
-        self.results[s] = err
-
-    def fail_active(self, err: BaseException) -> None:
-        for s in self.active:
-            self.trackers[s].fail(err, self.ended[s])
-
-    def signalled(self, signal: Interrupted) -> None:
-        for s in self.active:
-            self.trackers[s].signalled(signal, self.ended[s])
-
-
 def _close_envs(envs: list[VectorEnv]) -> None:
     """Close the envs; after a signal their worker processes may be gone already."""
     for env in envs:
@@ -271,7 +215,7 @@ def _close_envs(envs: list[VectorEnv]) -> None:
             log.warning("closing the envs failed (%s: %s)", type(err).__name__, err)
 
 
-def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: _Seeds, states: list[dict[str, Any] | None],
+def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: SeedRuns, states: list[dict[str, Any] | None],
           guard: SignalGuard) -> None:
     """Train until every seed has finished or diverged. Checkpoints every seed still training
     when the group's update count crosses a multiple of ``checkpoint.interval`` env steps (the

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from a2c_lab.run_folder import write_atomic
+from a2c_lab.runs.run_folder import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import torch
 from omegaconf import DictConfig
 
 from a2c_lab.config import Backend, Config, ConfigError, validate
-from a2c_lab.envs import check_task, resolve_backend
+from a2c_lab.training.envs import check_task, resolve_backend
 
 log = logging.getLogger(__name__)
 

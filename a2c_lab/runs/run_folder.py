@@ -40,12 +40,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from a2c_lab import metrics as M
+from a2c_lab.runs import metrics as M
 
 RUN_CONFIG_FILE = "run_config.yaml"  # the authoritative config of the run's metrics
 LOCK_FILE = ".lock"
 WANDB_DIR = "wandb"
-CHECKPOINT_FILES = ("checkpoint.pt", "checkpoint.prev.pt")  # a2c_lab.checkpoint's (which imports torch)
+CHECKPOINT_FILES = ("checkpoint.pt", "checkpoint.prev.pt")  # a2c_lab.runs.checkpoint's (which imports torch)
 
 
 class Status(str, Enum):
@@ -196,7 +196,7 @@ def claim(run_dir: Path, overwrite: bool = False, keep_run: bool = False) -> Run
 
     Refuses a folder in which a live process runs, and a folder that holds another run
     (finished, failed, killed...) unless ``keep_run`` (``resume=auto``: the caller decides,
-    a2c_lab.resume, whether that run is this config's, to resume or skip) or ``overwrite``; overwriting removes that run's files and
+    a2c_lab.runs.resume, whether that run is this config's, to resume or skip) or ``overwrite``; overwriting removes that run's files and
     its ``wandb/`` folder (W&B's run id is a hash of the folder's path, so the old offline run
     would otherwise be merged with the new one at upload). Hydra's own ``.hydra/`` files and
     logs are left alone: Hydra rewrote them for this command.

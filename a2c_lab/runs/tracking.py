@@ -22,11 +22,11 @@ from typing import Any, Callable, Protocol
 
 from omegaconf import DictConfig
 
-from a2c_lab import metrics as m
 from a2c_lab.config import Config, LoggerKind
-from a2c_lab.outcomes import Interrupted, outcome_of
-from a2c_lab.rollout import Episodes
-from a2c_lab.run_folder import Status, write_json, write_status
+from a2c_lab.runs import metrics as m
+from a2c_lab.runs.episode_stats import Episodes
+from a2c_lab.runs.outcomes import Interrupted, outcome_of
+from a2c_lab.runs.run_folder import Status, write_json, write_status
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,12 @@ class Sink(Protocol):
 
 
 class LocalFiles:
-    """CSV files per event type plus status and summary JSON (see a2c_lab.metrics and
-    a2c_lab.run_folder)."""
+    """CSV files per event type plus status and summary JSON (see a2c_lab.runs.metrics and
+    a2c_lab.runs.run_folder)."""
 
     def __init__(self, run_dir: Path, resume_at: Ended | None = None):
         """``resume_at``: continue a resumed run's files (already cut to its checkpoint,
-        a2c_lab.resume) in append mode, from that update and env step."""
+        a2c_lab.runs.resume) in append mode, from that update and env step."""
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         self._files = []
@@ -186,7 +186,7 @@ def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict,
     extras: list[Sink] = []
     if cfg.logger.name is LoggerKind.wandb:
         try:
-            from a2c_lab.wandb_sink import WandbSink  # imported only when W&B is on
+            from a2c_lab.runs.wandb_sink import WandbSink  # imported only when W&B is on
 
             extras.append(WandbSink(cfg, raw_cfg, run_dir, meta))
         except BaseException as err:  # e.g. online without credentials: the run never starts

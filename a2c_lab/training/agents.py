@@ -19,10 +19,10 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from a2c_lab import metrics as m
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
-from a2c_lab.networks import ActorCritic
-from a2c_lab.rollout import Policy, Rollout
+from a2c_lab.runs import metrics as m
+from a2c_lab.training.networks import ActorCritic
+from a2c_lab.training.rollout import Policy, Rollout
 
 
 class Forward(NamedTuple):
@@ -82,7 +82,7 @@ class A2C:
     (0.89-1.38 over 3 alternating repeats) against ``torch.optim(foreach=True)``: under the 10%
     bar for a hand-written replacement, so it went.
 
-    ``acting_streams``: one numpy seed sequence per seed for action sampling (a2c_lab.seeding);
+    ``acting_streams``: one numpy seed sequence per seed for action sampling (a2c_lab.training.seeding);
     None: one stream seeded from torch's global generator (for tests and one-off use).
     """
 

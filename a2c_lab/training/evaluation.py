@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from a2c_lab import metrics as m
-from a2c_lab.agents import A2C
 from a2c_lab.config import Config
-from a2c_lab.envs import VectorEnv
+from a2c_lab.runs import metrics as m
+from a2c_lab.training.agents import A2C
+from a2c_lab.training.envs import VectorEnv
 
 
 def evaluate_greedy(agent: A2C, cfg: Config, seed_index: int, eval_streams: np.random.SeedSequence) -> dict[str, float]:

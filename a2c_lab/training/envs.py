@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from a2c_lab.config import Backend, ConfigError
-from a2c_lab.seeding import env_seeds
+from a2c_lab.training.seeding import env_seeds
 
 
 class VecStep(NamedTuple):

@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
-from a2c_lab import metrics as M
-from a2c_lab.groups import GROUPS_DIR
-from a2c_lab.run_folder import Status, read_status
-
-if TYPE_CHECKING:  # the sweeper imports this module; its types only annotate here
-    from a2c_lab.sweeper import Group, Job
+from a2c_lab.runs import metrics as M
+from a2c_lab.runs.run_folder import Status, read_status
+from a2c_lab.sweeps.groups import GROUPS_DIR
+from a2c_lab.sweeps.jobs import Group, Job
 
 PLAN_FILE = "sweep_plan.yaml"
 SUMMARY_FILE = "sweep_summary.txt"
@@ -125,7 +123,7 @@ def group_errors(groups: list[Group], returns: Sequence[Any]) -> list[str]:
     """Errors of group jobs other than their seeds' own failures (those are in the run folders)."""
     from hydra.core.utils import JobStatus
 
-    from a2c_lab.outcomes import Diverged
+    from a2c_lab.runs.outcomes import Diverged
 
     errors = []
     for group, ret in zip(groups, returns):

@@ -6,125 +6,26 @@
 
 Each part is one Hydra multirun into ``runs/study/<part>/`` (the run folders are not committed).
 Running a part again resumes its unfinished runs from their checkpoints and skips its finished
-ones (``resume=auto``), so an interrupted study is continued by the same command. The design
-(base config, seeds, budgets, headline comparisons) is in results/study/README.md and was fixed
-before the first run.
+ones (``resume=auto``), so an interrupted study is continued by the same command. The parts are
+``a2c_lab/study/parts.py``, the comparisons ``a2c_lab/study/comparisons.py``; the design is in
+results/study/README.md and was fixed before the first run.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+from a2c_lab.study.parts import BY_NAME, PARTS, choose, run_part  # noqa: E402
+
 RUNS = ROOT / "runs" / "study"
 OUT = ROOT / "results" / "study"
-
-HEADLINE_SEEDS = list(range(20))  # the comparisons named before running
-AXIS_SEEDS = list(range(10))  # every other variant
-COMMON = ["logger=none", "progress=false"]
-# The study's base is the default config as it ran (commit f4a861d): no gradient clipping. The
-# defaults chosen from the study clip at 0.5, so each part pins the base's value unless it sets one.
-STUDY_BASE = {"agent.max_grad_norm": "null"}
-
-
-@dataclass(frozen=True)
-class Part:
-    """One multirun: ``overrides`` (Hydra sweep syntax) x ``seeds``, into runs/study/<name>."""
-
-    name: str
-    overrides: tuple[str, ...]
-    seeds: tuple[int, ...]
-    grouped: bool = True  # seeds train as one batched group; False: one process per seed (wall-clock axes)
-
-    def command(self) -> list[str]:
-        sweeper = [] if self.grouped else ["hydra/sweeper=basic"]
-        pinned = [f"{k}={v}" for k, v in STUDY_BASE.items() if not any(o.startswith(f"{k}=") for o in self.overrides)]
-        return [sys.executable, "-m", "a2c_lab.run", "-m", *self.overrides, *pinned, *sweeper, *COMMON,
-                f"seed={','.join(map(str, self.seeds))}", f"hydra.sweep.dir={(RUNS / self.name).relative_to(ROOT)}"]
-
-    def runs(self) -> int:
-        variants = 1
-        for override in self.overrides:
-            if "=" in override and not override.startswith("hydra"):
-                variants *= len(override.split("=", 1)[1].split(","))
-        return variants * len(self.seeds)
-
-
-def _task_parts(task: str, eval_interval: int, headline: bool = True, axes: bool = True) -> list[Part]:
-    """The one-axis-at-a-time sweeps from the base config on one task."""
-    t = [f"task={task}", f"eval.interval={eval_interval}"]
-    head, axis = tuple(HEADLINE_SEEDS), tuple(AXIS_SEEDS)
-    parts = []
-    if headline:
-        parts += [
-            Part(f"{task}/base", (*t,), head),
-            # coupling where it can matter: one global clip vs one clip per network
-            Part(f"{task}/clip", (*t, "agent=shared,split", "agent.max_grad_norm=0.5"), head),
-            Part(f"{task}/estimator_td", (*t, "advantage=td"), head),
-        ]
-    if axes:
-        parts += [
-            Part(f"{task}/estimator_nstep", (*t, "advantage=nstep"), axis),
-            Part(f"{task}/trunk", (*t, "network=trunk_tanh64"), axis),
-            Part(f"{task}/normalize", (*t, "advantage.normalize=false"), axis),
-            Part(f"{task}/value_target", (*t, "advantage.value_target=estimator"), axis),
-            Part(f"{task}/optimizer", (*t, "agent.optimizer=rmsprop", "agent.eps=1e-5"), axis),
-            Part(f"{task}/bootstrap", (*t, "bootstrap_truncated=false"), axis),
-            # coupling where it can matter: a critic learning rate the shared agent cannot have
-            Part(f"{task}/critic_lr", (*t, "agent=split", "agent.critic_lr=3.5e-4,1.4e-3"), axis),
-        ]
-    return parts
-
-
-# The notebook taken apart: notebook_split's three changes that are not identities (actor lr,
-# network, estimator) as a 2x2x2 factorial; its other two (coupling, value-loss weight) are
-# identities at equal learning rates (tests/test_study_identities.py). The corners are headline.
-NOTEBOOK = [
-    Part("notebook/factorial", ("experiment=notebook_split", "agent.lr=5e-4,7e-4",
-                                "network=notebook_split,towers_tanh64", "advantage=td,gae"), tuple(AXIS_SEEDS)),
-    Part("notebook/split_extra", ("experiment=notebook_split",), tuple(range(10, 20))),
-    Part("notebook/shared_extra", ("experiment=notebook_split", "agent.lr=7e-4", "network=towers_tanh64",
-                                   "advantage=gae"), tuple(range(10, 20))),
-]
-
-ENVS = Part("cartpole/envs", ("task=cartpole", "eval.interval=100000", "envs.num_envs=1,8,64"),
-            tuple(AXIS_SEEDS), grouped=False)
-
-# LunarLander at the RL Zoo's own A2C budget for it (200k), not the task's default 500k: the
-# study could not afford more (decided before any LunarLander run; results/study/README.md).
-LUNAR = ("task=lunarlander", "total_steps=200000", "eval.interval=50000")
-
-# In the order they run: CartPole's headline comparisons and the notebook, Acrobot's headline
-# comparisons, LunarLander's base, the remaining axes (CartPole first), LunarLander's coupling.
-PARTS: list[Part] = [
-    Part("cartpole/base", ("task=cartpole", "eval.interval=100000"), tuple(HEADLINE_SEEDS)), ENVS,
-    *_task_parts("cartpole", 100_000, axes=False)[1:], *NOTEBOOK,
-    *_task_parts("acrobot", 50_000, axes=False),
-    Part("lunarlander/base", LUNAR, tuple(AXIS_SEEDS)),
-    *_task_parts("cartpole", 100_000, headline=False),
-    *_task_parts("acrobot", 50_000, headline=False),
-    Part("lunarlander/clip", (*LUNAR, "agent=shared,split", "agent.max_grad_norm=0.5"), tuple(AXIS_SEEDS)),
-]
-BY_NAME = {p.name: p for p in PARTS}
-
-
-def run_part(part: Part) -> int:
-    log = RUNS / f"{part.name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    start = time.time()
-    with open(log, "a") as out:
-        out.write(f"$ {shlex.join(part.command())}\n")
-        out.flush()
-        code = subprocess.call(part.command(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    print(f"{part.name}: exit {code} after {time.time() - start:.0f} s ({log.relative_to(ROOT)})", flush=True)
-    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,24 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every part: its command and number of runs")
     run = sub.add_parser("run", help="train parts (default: all, in order)")
-    run.add_argument("parts", nargs="*", help=f"part names or prefixes, e.g. cartpole/ or notebook/factorial")
+    run.add_argument("parts", nargs="*", help="part names or prefixes, e.g. cartpole/ or notebook/factorial")
     run.add_argument("--jobs", type=int, default=1, help="parts trained side by side (one core each)")
     sub.add_parser("report", help="write results/study/ from runs/study/")
     args = parser.parse_args(argv)
     if args.command == "list":
         for part in PARTS:
-            print(f"# {part.name}: {part.runs()} runs\npython {shlex.join(part.command()[1:])}")
+            print(f"# {part.name}: {part.runs()} runs\npython {shlex.join(part.command(RUNS, ROOT)[1:])}")
         print(f"# {len(PARTS)} parts, {sum(p.runs() for p in PARTS)} runs")
         return 0
     if args.command == "run":
-        # in the order given on the command line (each name or prefix in PARTS order), else PARTS'
-        chosen = list(dict.fromkeys(p for a in args.parts or [""] for p in PARTS if p.name == a or p.name.startswith(a)))
+        chosen = choose(args.parts)
         if not chosen:
             parser.error(f"no part matches {args.parts}; parts: {', '.join(BY_NAME)}")
         with ThreadPoolExecutor(args.jobs) as pool:
-            codes = list(pool.map(run_part, chosen))
+            codes = list(pool.map(lambda part: run_part(part, RUNS, ROOT), chosen))
         return max(codes)
-    from study_report import write_report  # noqa: PLC0415 (pandas and matplotlib only for the report)
+    from a2c_lab.study.report import write_report  # noqa: PLC0415 (pandas and matplotlib only for the report)
     return write_report(RUNS, OUT)
 
 

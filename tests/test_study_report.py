@@ -1,7 +1,6 @@
-"""The study's report (scripts/study_report.py) on synthetic run folders with known returns:
+"""The study's report (a2c_lab.study.report) on synthetic run folders with known returns:
 which runs form each comparison, the reference's side of every probability, and what is not run."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +8,7 @@ import pandas as pd
 import pytest
 
 import synthetic_runs as synthetic
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import study_report  # noqa: E402
+from a2c_lab.study import report as study_report
 
 BASE = [100.0, 200.0, 300.0, 400.0, 500.0]
 TD = [150.0, 250.0, 350.0, 450.0, 600.0]  # P(TD > base) = 15/25 by hand

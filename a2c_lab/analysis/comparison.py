@@ -33,12 +33,15 @@ def _variant_groups(included: pd.DataFrame):
     return included.groupby(["panel", "variant"], sort=True, observed=True)
 
 
-def final_performance(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
+def final_performance(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0,
+                      run_metrics: Sequence[str] = ()) -> pd.DataFrame:
     """One row per (panel, variant): seeds, IQM and mean of final_return with CIs, steps
     to threshold (median over all seeds, a seed that never reached it counting as
     infinite), throughput and wall time, and any warning. ``diverged``: the variant's
     diverged runs, counted among its seeds (with what they reached before diverging), or
-    left out when ``survivors_only`` (then True in every row)."""
+    left out when ``survivors_only`` (then True in every row). ``run_metrics``: other per-run
+    columns of ``loaded.runs`` (``auc``) whose IQM and CI each row adds as ``<name>``,
+    ``<name>_low``, ``<name>_high``."""
     rows = []
     for (panel, variant), group in _variant_groups(loaded.included):
         final = group["final_return"].to_numpy()
@@ -58,6 +61,10 @@ def final_performance(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0) -
             sps=float(group["sps"].mean()), wall_time=float(group["wall_time"].mean()),
             env_steps=float(group["env_steps"].mean()), warning=seed_warning(len(group)),
         ))
+        for name in run_metrics:
+            values = group[name].to_numpy(dtype=float)
+            low, high = bootstrap_ci(values, iqm, n_boot, seed=seed)
+            rows[-1].update({name: float(iqm(values)), f"{name}_low": float(low), f"{name}_high": float(high)})
     table = pd.DataFrame(rows)
     for panel, group in table.groupby("panel"):
         if group["seeds"].nunique() > 1:
@@ -145,12 +152,13 @@ class Comparison:
 
 
 def compare(loaded: LoadedRuns, n_boot: int = N_BOOT, seed: int = 0, points: int = 101,
-            metrics: Sequence[str] = ()) -> Comparison:
-    """All the statistics of the report. ``metrics``: extra tidy metrics to draw curves of."""
+            metrics: Sequence[str] = (), run_metrics: Sequence[str] = ()) -> Comparison:
+    """All the statistics of the report. ``metrics``: extra tidy metrics to draw curves of;
+    ``run_metrics``: extra per-run columns summarised beside the final return (``final_performance``)."""
     extra = [learning_curves(loaded, M.ENV_STEP, points, n_boot=n_boot, seed=seed, metric=m) for m in metrics]
     return Comparison(
         loaded=loaded,
-        final=final_performance(loaded, n_boot, seed),
+        final=final_performance(loaded, n_boot, seed, run_metrics),
         improvement=pairwise_improvement(loaded, n_boot, seed),
         curves_steps=learning_curves(loaded, M.ENV_STEP, points, n_boot=n_boot, seed=seed),
         curves_wall=learning_curves(loaded, M.WALL_TIME, points, n_boot=n_boot, seed=seed),

@@ -40,7 +40,9 @@ but is not part of the variant label: aggregation never crosses panels), ``statu
 it), and the per-run figures computed
 from the run's own episodes.csv (summary.json is only cross-checked): ``final_return``
 (mean of the last 100 episodes), ``last20_return``, ``steps_to_threshold``, ``threshold``,
-``episodes``, ``env_steps``, ``wall_time`` and ``sps``.
+``episodes``, ``env_steps``, ``wall_time`` and ``sps``; and ``auc``, the run's own
+``summary/auc`` (the mean height of its last-20 learning curve over the env steps it trained; NaN
+where summary.json lacks it).
 
 Problems with a folder (no config, a config that is not a2c-lab's, an unreadable file,
 a run that failed, was killed or is still running, a disagreeing summary.json) are reported
@@ -76,7 +78,7 @@ TIDY_COLUMNS = (
 RUN_COLUMNS = (
     "run_id", "run_dir", "task", "agent", "network", "advantage", "num_envs", "variant",
     "panel", "seed", "status", "included", "reason", "episodes", "env_steps", "wall_time",
-    "sps", "final_return", "last20_return", "threshold", "steps_to_threshold",
+    "sps", "final_return", "last20_return", "threshold", "steps_to_threshold", "auc",
 )
 
 FINAL_WINDOW = 100  # episodes in the final-performance mean (and in steps to threshold)
@@ -148,12 +150,18 @@ def _run_figures(run: RunRecord, threshold: float | None) -> dict:
         last20_return=float(returns[-CURVE_WINDOW:].mean()),
         threshold=np.nan if threshold is None else float(threshold),
         steps_to_threshold=np.nan if reached is None else float(reached),
+        auc=_summary_number(run.summary, M.AUC),
     )
     claimed = (run.summary or {}).get(M.LAST100_RETURN)
     if isinstance(claimed, (int, float)) and not math.isclose(claimed, figures["final_return"], rel_tol=1e-6, abs_tol=1e-6):
         _warn(f"{run.run_dir}: {M.SUMMARY_FILE} says {M.LAST100_RETURN} = {claimed}, but "
               f"{M.EPISODES_FILE} gives {figures['final_return']:.6g}; using {M.EPISODES_FILE}")
     return figures
+
+
+def _summary_number(summary: dict | None, key: str) -> float:
+    value = (summary or {}).get(key)
+    return float(value) if isinstance(value, (int, float)) else np.nan
 
 
 def load_runs(

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import matplotlib
 import numpy as np
@@ -274,9 +275,17 @@ def write_figures(comparison: Comparison, out_dir: Path, statistic: str = "mean"
     """Draw every figure into ``out_dir`` in each of ``formats``; returns the files written.
     ``statistic`` ("mean" or "iqm") is the learning curves' line."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with matplotlib.rc_context():  # the theme applies to these figures only, not to the caller's
-        sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    with theme():
         return _draw_all(comparison, out_dir, statistic, formats)
+
+
+@contextmanager
+def theme() -> Iterator[None]:
+    """The report's seaborn theme, for the figures drawn inside only: the caller's matplotlib
+    settings are as they were afterwards."""
+    with matplotlib.rc_context():
+        sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+        yield
 
 
 def _draw_all(comparison: Comparison, out_dir: Path, statistic: str, formats: Sequence[str]) -> list[Path]:

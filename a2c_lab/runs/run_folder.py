@@ -197,8 +197,9 @@ def claim(run_dir: Path, overwrite: bool = False, keep_run: bool = False) -> Run
     Refuses a folder in which a live process runs, and a folder that holds another run
     (finished, failed, killed...) unless ``keep_run`` (``resume=auto``: the caller decides,
     a2c_lab.runs.resume, whether that run is this config's, to resume or skip) or
-    ``overwrite``; overwriting removes that run's files and its ``wandb/`` folder (W&B's run id is a hash of the folder's path, so the old offline run
-    would otherwise be merged with the new one at upload). Hydra's own ``.hydra/`` files and
+    ``overwrite``; overwriting removes that run's files and its ``wandb/`` folder (W&B's run
+    id is a hash of the folder's path, so the old offline run would otherwise be merged with
+    the new one at upload). Hydra's own ``.hydra/`` files and
     logs are left alone: Hydra rewrote them for this command.
     """
     run_dir = Path(run_dir)

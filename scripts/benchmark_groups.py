@@ -3,22 +3,8 @@
     python scripts/benchmark_groups.py              # about 6 minutes on 2 cores
     python scripts/benchmark_groups.py --quick      # a smoke run
 
-Every case trains the same S seeds of ``experiment=sb3_matched`` (8 envs per seed, RMSprop,
-clipping 0.5, W&B off) in this process, one torch thread; throughput is the env steps of all
-seeds over the wall time of the training call. The cases alternate within each repeat
-(reversed in odd repeats), so drift hits all of them:
-
-grouped            ``train_group``: the S seeds as one batched computation (the default).
-one at a time      ``train`` per seed, one after the other: what ``hydra/sweeper=basic`` does
-                   in one process (the peer).
-SB3 A2C            Stable-Baselines3's A2C at the same settings (RL-Zoo's CartPole A2C), the
-                   same seeds one after the other, ``learn()`` timed (the ``[bench]`` extra;
-                   skipped without it).
-Two hand-written speed pieces of the unbatched loop were measured here at this setting, against
-the plain PyTorch they replaced (the same alternating design), and removed, since neither
-gained more than the 10% a second implementation must: acting in numpy (``NumpyPolicy``) +9%
-(1.04-1.18, 5 repeats; +10%, 0.86-1.30, in an earlier run of 3), and a flat-tensor optimizer
-(``flat_params``) +3% (0.89-1.38, 3 repeats) over ``torch.optim(foreach=True)``.
+The cases (grouped, one at a time, SB3 A2C) and how they are measured, and the two speed pieces
+measured here and removed: the docstring of ``a2c_lab/bench/groups.py``.
 
 Prints the medians and the ratio, and writes results/benchmark_groups.md and .csv.
 """
@@ -26,58 +12,13 @@ Prints the medians and the ratio, and writes results/benchmark_groups.md and .cs
 from __future__ import annotations
 
 import argparse
-import csv
-import platform
-import shutil
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-sys.path.insert(0, str(ROOT / "scripts"))  # benchmark.py's SB3 setup
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from a2c_lab.config import register_configs  # noqa: E402
-from a2c_lab.training import trainer  # noqa: E402
-
-OVERRIDES = ["experiment=sb3_matched", "logger=none", "eval.interval=0", "progress=false", "torch_threads=1"]
-
-
-def compose(total_steps: int):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return hydra_compose("config", overrides=[*OVERRIDES, f"total_steps={total_steps}"])
-
-
-def run_case(case: str, seeds: list[int], total_steps: int) -> float:
-    """Env steps of all seeds per second of the training call."""
-    cfg = compose(total_steps)
-    folder = Path(tempfile.mkdtemp(prefix="a2c_lab_groups_"))
-    try:
-        start = time.perf_counter()
-        if case == "SB3 A2C":
-            from benchmark import run_sb3  # the same SB3 setup as scripts/benchmark.py
-
-            return sum(run_sb3(total_steps, seed=s)["env_steps"] for s in seeds) / (time.perf_counter() - start)
-        if case == "one at a time":
-            summaries = [trainer.train(trainer.seed_config(cfg, s), folder / str(s)) for s in seeds]
-        else:
-            summaries = trainer.train_group(cfg, seeds, [folder / str(s) for s in seeds])
-        wall = time.perf_counter() - start
-    finally:
-        shutil.rmtree(folder)
-    return sum(s["summary/env_steps"] for s in summaries) / wall
-
-
-CASES = ("grouped", "one at a time", "SB3 A2C")
+from a2c_lab.bench import groups  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -90,46 +31,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.steps = 1, 4_000
-    torch.set_num_threads(1)
-    global CASES
-    try:
-        import stable_baselines3  # noqa: F401
-    except ImportError:
-        CASES = CASES[:2]
-        print("  Stable-Baselines3 is not installed (pip install -e '.[bench]'): its case is skipped")
+    cases = groups.available_cases()
     seeds = list(range(args.seeds))
-    run_case("grouped", seeds[:2], 2_000)  # warm-up: first-call costs outside the timed runs
-    rows = []
-    for r in range(args.repeats):
-        for case in CASES if r % 2 == 0 else CASES[::-1]:
-            sps = run_case(case, seeds, args.steps)
-            rows.append({"repeat": r, "case": case, "seeds": len(seeds), "env_steps_per_s": sps})
-            print(f"  [r{r}] {case}: {sps:,.0f} env steps/s (all seeds)", flush=True)
-    medians = {c: statistics.median(row["env_steps_per_s"] for row in rows if row["case"] == c) for c in CASES}
-    ratios = {c: [g["env_steps_per_s"] / o["env_steps_per_s"] for g, o in zip(
-        [row for row in rows if row["case"] == "grouped"], [row for row in rows if row["case"] == c])] for c in CASES}
-    lines = [f"# Batched seeds: {len(seeds)} seeds x 8 envs, experiment=sb3_matched, {args.steps:,} env steps per seed",
-             "",
-             f"{platform.processor() or platform.machine()}, torch {torch.__version__}, numpy {np.__version__}, "
-             f"{args.repeats} alternating repeats; `python scripts/benchmark_groups.py`.",
-             "",
-             "| case | env steps/s, all seeds (median) | grouped / case (median, range) | verdict |",
-             "|---|---:|---:|---|"]
-    for case in CASES:
-        ratio = ratios[case]
-        spread = f"{statistics.median(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f})"
-        verdict = {"grouped": "", "one at a time": "what grouping buys",
-                   "SB3 A2C": "against Stable-Baselines3, seed after seed"}[case]
-        lines.append(f"| {case} | {medians[case]:,.0f} | {spread} | {verdict} |")
-    report = "\n".join(lines) + "\n"
+    rows = groups.measure(cases, seeds, args.repeats, args.steps)
+    report = groups.report(rows, cases, len(seeds), args.repeats, args.steps)
     print(report)
     if not args.quick:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".md").write_text(report)
-        with open(args.out.with_suffix(".csv"), "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        groups.write(rows, report, args.out)
     return 0
 
 

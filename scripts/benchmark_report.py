@@ -4,8 +4,9 @@
 
 Writes --runs synthetic run folders (8 envs, n_steps 5: steps / 40 update rows each,
 1-3k CartPole-like episodes) into a temporary folder, then times the aggregation
-(loading, statistics, tables) and, separately, the figures. The aggregation budget is
-30 s for 100 runs of 500k steps.
+(loading, statistics, tables) and, separately, the figures (``a2c_lab/bench/report_timing.py``).
+The aggregation budget is 30 s for 100 runs of 500k steps. The runs are written here, with the
+tests' run-folder fixtures (``tests/synthetic_runs.py``), which the package does not import.
 """
 
 from __future__ import annotations
@@ -22,11 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # synthetic_runs: the tests' run-folder
 
 import numpy as np  # noqa: E402
 
-from a2c_lab import analysis as results  # noqa: E402
 import synthetic_runs as synthetic  # noqa: E402
-from a2c_lab.analysis import report  # noqa: E402
-
-BUDGET_S = 30.0
+from a2c_lab.bench import report_timing  # noqa: E402
 
 
 def write_runs(root: Path, runs: int, steps: int, variants: int) -> Path:
@@ -60,31 +58,8 @@ def main() -> int:
         start = time.perf_counter()
         sweep = write_runs(root, args.runs, args.steps, args.variants)
         print(f"wrote {args.runs} runs of {args.steps:,} env steps in {time.perf_counter() - start:.1f} s (not timed)")
-
-        start, cpu_start = time.perf_counter(), time.process_time()
-        loaded = results.load_runs([sweep])
-        loading = time.perf_counter() - start
-        comparison = results.compare(loaded)
-        statistics = time.perf_counter() - start - loading
-        report.write_tables(comparison, root / "report")
-        aggregation = time.perf_counter() - start
-        aggregation_cpu = time.process_time() - cpu_start
-        tables = aggregation - loading - statistics
-
-        start = time.perf_counter()
-        report.write_figures(comparison, root / "report")
-        figures = time.perf_counter() - start
-
-    runs = loaded.included
-    print(f"tidy frame: {len(loaded.tidy):,} rows, {loaded.tidy.memory_usage(deep=True).sum() / 2**20:.0f} MiB; "
-          f"episodes per run {runs['episodes'].min()}-{runs['episodes'].max()}")
-    print(f"aggregation (load + statistics + tables): {aggregation:.1f} s "
-          f"(load {loading:.1f} s, statistics {statistics:.1f} s, tables {tables:.1f} s; "
-          f"CPU time {aggregation_cpu:.1f} s, which other load on the machine does not inflate)")
-    print(f"figures (6 figures, PNG and PDF): {figures:.1f} s")
-    within = aggregation < BUDGET_S
-    print(f"under {BUDGET_S:.0f} s: {'yes' if within else 'NO'}")
-    return 0 if within else 1
+        timing = report_timing.time_report(sweep, root / "report")
+    return 0 if report_timing.print_timing(timing) else 1
 
 
 if __name__ == "__main__":

@@ -1,25 +1,17 @@
 """scripts/benchmark.py runs and writes its report; no timing is asserted (it prints what it
 measured). The SB3 sections need the [bench] extra and are exercised by running the script."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from a2c_lab.bench import runners as bench
 from a2c_lab.runs import metrics as m
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "benchmark.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("benchmark_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_env_section_writes_markdown_and_csv(tmp_path):
@@ -39,7 +31,6 @@ def test_unknown_section_is_refused(tmp_path):
 
 
 def test_time_to_solve_reads_the_first_crossing_of_the_last_100_mean(tmp_path):
-    bench = load_script()
     returns = np.concatenate([np.full(100, 100.0), np.full(300, 500.0)])  # last-100 mean crosses 475 at episode 193
     steps = np.arange(1, 401) * 100
     with open(tmp_path / m.EPISODES_FILE, "w") as f:

@@ -2,19 +2,17 @@
 
 YAML files under ``conf/`` are the user's surface; these dataclasses are registered in
 Hydra's ConfigStore as the schema those files merge into, so an unknown key or a wrong
-type fails at composition time with the key's full name. ``validate`` adds the range
-checks that a type cannot express. Derived values (batch size, number of updates) are
+type fails at composition time with the key's full name. ``a2c_lab.validation`` adds the
+range checks that a type cannot express. Derived values (batch size, number of updates) are
 computed where they are needed and never written back into the config.
 
-Over 300 lines on purpose: it is the whole schema (one dataclass per group), the one list of axes
-and of bookkeeping keys, and the validation that reads them, and it stays importable without
-torch or gymnasium (the sweeper validates every job in the launching process).
+It is the whole schema (one dataclass per group) and the one list of axes and of bookkeeping
+keys, and it stays importable without torch or gymnasium (the sweeper validates every job in
+the launching process).
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import List, Optional
@@ -50,7 +48,7 @@ class Activation(Enum):
 
 class Init(Enum):
     default = "default"  # torch's nn.Linear default
-    orthogonal = "orthogonal"  # gain sqrt(2) hidden, 0.01 policy output, 1 value output
+    orthogonal = "orthogonal"  # gain sqrt(2) hidden, network.policy_gain policy output, 1 value output
 
 
 class Estimator(Enum):
@@ -90,6 +88,12 @@ class ResumeMode(Enum):
     never = "never"  # a folder that holds a run is refused (overwrite=true deletes it)
 
 
+class ObsNorm(Enum):
+    none = "none"  # the env's own observations and rewards
+    obs = "obs"  # observations by per-seed running mean and variance, clipped (SB3 VecNormalize's defaults)
+    obs_reward = "obs_reward"  # and rewards divided by the std of the discounted return, clipped
+
+
 class EpisodePoints(Enum):
     window = "window"  # the mean of the episodes that ended in each log_interval window, in its point
     each = "each"  # one W&B point per episode, at the env step where it ended (one wandb.log call each)
@@ -122,6 +126,8 @@ class NetworkConfig:
     critic: HeadConfig = field(default_factory=HeadConfig)  # value tower (on top of the trunk, if any)
     trunk: Optional[HeadConfig] = None  # shared torso feeding both towers; shared agent only
     init: Init = Init.default  # weight initialisation
+    policy_gain: float = 0.01  # orthogonal init's gain of the policy's output layer (SB3's 0.01)
+    log_std_init: float = 0.0  # Box actions: initial log standard deviation of the Gaussian policy
 
 
 @dataclass
@@ -140,8 +146,15 @@ class EnvsConfig:
 
 
 @dataclass
+class ObsNormConfig:
+    name: ObsNorm = ObsNorm.none  # none, obs, or obs_reward (a2c_lab.training.normalization)
+    clip: float = 10.0  # normalised observations and rewards are clipped to [-clip, clip]
+    epsilon: float = 1e-8  # added to the variance before its square root
+
+
+@dataclass
 class TaskConfig:
-    id: str = "CartPole-v1"  # any gymnasium id with a discrete action space
+    id: str = "CartPole-v1"  # a gymnasium id with a flat Box observation and a Discrete or Box action space
     threshold: Optional[float] = 475.0  # "solved" last-100 mean return; null = none
 
 
@@ -160,6 +173,7 @@ class LoggerConfig:
     group: Optional[str] = None  # W&B group; null = experiment name + sweep start time
     tags: List[str] = field(default_factory=list)  # extra W&B tags
     log_interval: int = 50  # updates per W&B point (each summarising those updates); local files keep all
+    update_rows: int = 1  # updates.csv keeps every update_rows-th update's row (and the last); 1 = every one
     episode_points: EpisodePoints = EpisodePoints.window  # window (cheap) or each episode; episodes.csv keeps all
 
 
@@ -182,6 +196,7 @@ class Config:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     advantage: AdvantageConfig = field(default_factory=AdvantageConfig)
     envs: EnvsConfig = field(default_factory=EnvsConfig)
+    obs_norm: ObsNormConfig = field(default_factory=ObsNormConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
@@ -204,7 +219,7 @@ class Config:
 # The design axes a sweep varies, one Hydra group each (conf/<group>/), by the config key whose value
 # names the chosen preset, in the order every label uses them: the comparison's variant labels
 # (a2c_lab.analysis.labels) and W&B's job_type (a2c_lab.runs.wandb_sink.variant).
-AXES = ("agent.name", "network.name", "advantage.name", "envs.name")
+AXES = ("agent.name", "network.name", "advantage.name", "envs.name", "obs_norm.name")
 
 
 def axis_value(cfg: Config, key: str) -> str:
@@ -244,91 +259,3 @@ def register_configs() -> None:
     """Register the schema so that ``conf/config.yaml`` can name it in its defaults."""
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
-
-
-# Every number below enters float32 arithmetic (the optimizers' state, the losses).
-FLOAT32_MAX = 3.4028234663852886e38
-# Adam's first step moves a weight by up to lr / (1 - beta1) (its bias correction); beyond
-# this the step itself overflows float32, whatever the gradient.
-ADAM_BETA1 = 0.9
-MAX_LR = {OptimizerKind.adam: FLOAT32_MAX * (1 - ADAM_BETA1), OptimizerKind.rmsprop: FLOAT32_MAX}
-# A loss coefficient c scales the gradient by c, and Adam's and RMSprop's second moment holds its
-# square: past sqrt(float32 max) that square overflows for any gradient of order 1.
-MAX_COEF = FLOAT32_MAX ** 0.5
-SEED_RANGE = (0, 2**32 - 1)
-# td and nstep are GAE with lambda fixed (conf/advantage/td.yaml and nstep.yaml set it): any other
-# advantage.lam would be silently ignored, so it is refused.
-FIXED_LAMBDA = {Estimator.td: 0.0, Estimator.nstep: 1.0}  # numpy's seeding accepts these and nothing else
-
-
-def _check(ok: bool, key: str, value, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"invalid config: {key}={value!r}; allowed: {allowed}")
-
-
-def _finite(x) -> bool:
-    return x is not None and math.isfinite(x)
-
-
-def validate(cfg: DictConfig | Config) -> Config:
-    """Return the typed config, or raise ConfigError naming the first bad key.
-
-    No plausibility bounds: ``agent.lr=1e20`` is a valid way to make a run diverge. What is
-    refused is what cannot be computed at all: non-finite numbers, and learning rates and
-    coefficients so large that float32 overflows in the optimizer.
-    """
-    if isinstance(cfg, DictConfig):
-        merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
-        c: Config = OmegaConf.to_object(merged)  # type: ignore[assignment]
-    else:
-        c = cfg
-    a = c.agent
-    max_lr = MAX_LR[a.optimizer]
-    lr_allowed = f"a finite number > 0 and <= {max_lr:.3g} (larger overflows float32 in {a.optimizer.value}'s step)"
-    _check(_finite(a.lr) and 0 < a.lr <= max_lr, "agent.lr", a.lr, lr_allowed)
-    _check(a.critic_lr is None or (_finite(a.critic_lr) and 0 < a.critic_lr <= max_lr), "agent.critic_lr",
-           a.critic_lr, f"null (= agent.lr) or {lr_allowed}")
-    _check(a.critic_lr is None or a.name is AgentKind.split, "agent.critic_lr", a.critic_lr,
-           "null unless agent=split (the shared agent has one optimizer)")
-    _check(_finite(a.eps) and 0 < a.eps <= MAX_COEF, "agent.eps", a.eps, f"a finite number > 0 and <= {MAX_COEF:.3g}")
-    _check(0 <= a.rmsprop_alpha < 1, "agent.rmsprop_alpha", a.rmsprop_alpha, "[0, 1)")
-    coef_allowed = f"and <= {MAX_COEF:.3g} (larger overflows float32 in the optimizer's squared gradient)"
-    _check(_finite(a.ent_coef) and 0 <= a.ent_coef <= MAX_COEF, "agent.ent_coef", a.ent_coef,
-           f"a finite number >= 0 {coef_allowed}")
-    _check(_finite(a.vf_coef) and 0 < a.vf_coef <= MAX_COEF, "agent.vf_coef", a.vf_coef,
-           f"a finite number > 0 {coef_allowed}")
-    _check(a.max_grad_norm is None or (_finite(a.max_grad_norm) and 0 < a.max_grad_norm <= FLOAT32_MAX),
-           "agent.max_grad_norm", a.max_grad_norm, "null (off) or a finite number > 0")
-    n = c.network
-    for key, head in (("network.actor", n.actor), ("network.critic", n.critic), ("network.trunk", n.trunk)):
-        if head is not None:
-            _check(all(h >= 1 for h in head.hidden), f"{key}.hidden", head.hidden, "a list of sizes >= 1")
-    _check(n.trunk is None or a.name is AgentKind.shared, "network.trunk", "set",
-           "null with agent=split (a shared trunk needs one optimizer: use agent=shared)")
-    adv = c.advantage
-    _check(0 <= adv.lam <= 1, "advantage.lam", adv.lam, "[0, 1]")
-    fixed = FIXED_LAMBDA.get(adv.name)
-    _check(fixed is None or adv.lam == fixed, "advantage.lam", adv.lam,
-           f"{fixed} with advantage={adv.name.value} (GAE with lambda fixed; use advantage=gae to vary lambda)")
-    _check(c.envs.num_envs >= 1, "envs.num_envs", c.envs.num_envs, "an integer >= 1")
-    _check(c.task.threshold is None or _finite(c.task.threshold), "task.threshold", c.task.threshold,
-           "null (none) or a finite number")
-    _check(SEED_RANGE[0] <= c.seed <= SEED_RANGE[1], "seed", c.seed, "an integer in [0, 2**32 - 1]")
-    _check(0 < c.gamma <= 1, "gamma", c.gamma, "(0, 1]")
-    _check(c.n_steps >= 1, "n_steps", c.n_steps, "an integer >= 1")
-    rollout = c.n_steps * c.envs.num_envs
-    _check(c.total_steps >= rollout, "total_steps", c.total_steps,
-           f">= one rollout, n_steps * envs.num_envs = {rollout}")
-    _check(c.eval.interval >= 0, "eval.interval", c.eval.interval, "0 (off) or env steps > 0")
-    _check(c.eval.episodes >= 1, "eval.episodes", c.eval.episodes, "an integer >= 1")
-    _check(c.checkpoint.interval >= 0, "checkpoint.interval", c.checkpoint.interval,
-           "0 (only at the end and at a signal) or env steps > 0")
-    _check(c.logger.log_interval >= 1, "logger.log_interval", c.logger.log_interval, "an integer >= 1")
-    _check(c.torch_threads >= 0, "torch_threads", c.torch_threads, "0 (torch default) or an integer >= 1")
-    _check(re.fullmatch(r"cpu|mps|cuda(:\d+)?", c.device) is not None, "device", c.device,
-           "cpu, cuda, cuda:N or mps")
-    for key in ("run_dirs", "jobs"):
-        given = getattr(c.group, key)
-        _check(not given or len(given) == len(c.seeds), f"group.{key}", given,
-               f"empty, or one entry per seed in seeds ({len(c.seeds)})")
-    return c

@@ -39,6 +39,19 @@ class CounterEnv(gym.Env):
 if COUNTER_ID not in gym.registry:
     gym.register(COUNTER_ID, entry_point=CounterEnv, max_episode_steps=3)
 
+UNSUPPORTED_ID = "A2CLabTest/MultiDiscrete-v0"
+
+
+class MultiDiscreteEnv(gym.Env):
+    """An action space that neither policy (Categorical, diagonal Gaussian) covers."""
+
+    observation_space = gym.spaces.Box(-1, 1, shape=(2,), dtype=np.float32)
+    action_space = gym.spaces.MultiDiscrete([2, 3])
+
+
+if UNSUPPORTED_ID not in gym.registry:
+    gym.register(UNSUPPORTED_ID, entry_point=MultiDiscreteEnv)
+
 register_configs()
 
 

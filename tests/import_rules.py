@@ -19,13 +19,14 @@ PACKAGE = "a2c_lab"
 # study or bench, which sit at the top beside the command line.
 RULES: dict[str, set[str]] = {
     "config": set(),
+    "validation": {"config"},
     "runs": {"config"},
     "analysis": {"config", "runs"},
-    "training": {"config", "runs"},
-    "sweeps": {"config", "runs", "training"},
+    "training": {"config", "validation", "runs"},
+    "sweeps": {"config", "validation", "runs", "training"},
     "study": {"config", "runs", "analysis"},
     "bench": {"config", "runs", "training", "analysis"},
-    "run": {"config", "runs", "training", "sweeps"},
+    "run": {"config", "validation", "runs", "training", "sweeps"},
     "__init__": set(),
 }
 # part -> third-party top-level packages that its own files never import

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from hydra.errors import ConfigCompositionException
 
-from a2c_lab.config import AgentKind, Backend, ConfigError, Estimator, validate
+from a2c_lab.config import AgentKind, Backend, ConfigError, Estimator
 from a2c_lab.training.trainer import train
-from conftest import CONF_DIR, make_cfg
+from a2c_lab.validation import validate
+from conftest import CONF_DIR, UNSUPPORTED_ID, make_cfg
 
 GROUPS = {group: sorted(p.stem for p in (Path(CONF_DIR) / group).glob("*.yaml"))
           for group in ("agent", "network", "advantage", "envs", "task", "logger", "experiment")}
@@ -182,8 +183,8 @@ def test_split_agent_with_shared_trunk_is_an_error():
 
 
 def test_bad_input_fails_before_training_writes_anything(tmp_path):
-    with pytest.raises(ConfigError, match="task.id='Pendulum-v1'"):
-        train(make_cfg("logger=none", "task.id=Pendulum-v1", "task.threshold=null"), run_dir=tmp_path / "run")
+    with pytest.raises(ConfigError, match=f"task.id='{UNSUPPORTED_ID}'"):  # an action space no policy covers
+        train(make_cfg("logger=none", f"task.id={UNSUPPORTED_ID}", "task.threshold=null"), run_dir=tmp_path / "run")
     with pytest.raises(ConfigError, match="gamma"):
         train(make_cfg("logger=none", "gamma=2"), run_dir=tmp_path / "run")
     # The folder holds the refusal and nothing else: no metrics a report could mistake for a run.

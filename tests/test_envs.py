@@ -12,7 +12,7 @@ import pytest
 from a2c_lab.config import Backend, ConfigError
 from a2c_lab.training.envs import VectorEnv, check_task, resolve_backend
 from a2c_lab.training.rollout import Collector
-from conftest import COUNTER_ID
+from conftest import COUNTER_ID, UNSUPPORTED_ID
 
 
 @pytest.mark.parametrize("backend", [Backend.sync, Backend["async"]])
@@ -121,7 +121,8 @@ def test_backend_resolution_and_task_checks():
     assert resolve_backend("Acrobot-v1", Backend.auto) is Backend.sync
     with pytest.raises(ConfigError, match="envs.backend=native"):
         resolve_backend("Acrobot-v1", Backend.native)
-    with pytest.raises(ConfigError, match="task.id='Pendulum-v1'.*Discrete"):
-        check_task("Pendulum-v1")
+    check_task("Pendulum-v1")  # Box actions train since continuous control (a Gaussian policy)
+    with pytest.raises(ConfigError, match=f"task.id='{UNSUPPORTED_ID}'.*Discrete space.*flat Box"):
+        check_task(UNSUPPORTED_ID)
     with pytest.raises(ConfigError, match="task.id='NoSuchEnv-v0'"):
         check_task("NoSuchEnv-v0")

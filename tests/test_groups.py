@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from a2c_lab.config import Backend, ConfigError, validate
+from a2c_lab.config import Backend, ConfigError
 from a2c_lab.runs import metrics as m
 from a2c_lab.runs.outcomes import Diverged
 from a2c_lab.runs.run_folder import RUN_CONFIG_FILE
@@ -26,6 +26,7 @@ from a2c_lab.training.envs import VectorEnv
 from a2c_lab.training.networks import ActorCritic
 from a2c_lab.training.preflight import max_async_processes
 from a2c_lab.training.seeding import streams
+from a2c_lab.validation import validate
 
 # Updates compared between a seed trained alone and inside a group. The two are different
 # computations (batched matmuls over 1 or 4 seeds may sum in other orders on some CPUs), so

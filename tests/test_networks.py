@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from a2c_lab.config import Activation, AgentConfig, HeadConfig, NetworkConfig, validate
+from a2c_lab.config import Activation, AgentConfig, HeadConfig, NetworkConfig
 from a2c_lab.training.agents import A2C
 from a2c_lab.training.networks import ActorCritic
+from a2c_lab.validation import validate
 from conftest import CONF_DIR, make_cfg
 
 NETWORKS = sorted(p.stem for p in (Path(CONF_DIR) / "network").glob("*.yaml"))

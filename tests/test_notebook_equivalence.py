@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical
 
-from a2c_lab.config import Activation, validate
+from a2c_lab.config import Activation
 from a2c_lab.training.agents import A2C
 from a2c_lab.training.networks import ActorCritic
 from a2c_lab.training.rollout import Rollout
 from a2c_lab.training.trainer import learn
+from a2c_lab.validation import validate
 from conftest import make_cfg
 
 # One Adam step moves each weight by about lr (7e-4 or 5e-4), whatever its gradient's size;

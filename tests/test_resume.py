@@ -107,7 +107,7 @@ def test_a_restored_group_continues_exactly(tmp_path, fast_cfg):
     """Saving and restoring every seed's slice gives back the same weights, optimizer state and
     acting stream: the next actions and update are those of the run that never stopped."""
     from a2c_lab.training.agents import A2C
-    from a2c_lab.config import validate
+    from a2c_lab.validation import validate
     from a2c_lab.training.networks import ActorCritic
 
     cfg = validate(fast_cfg("agent.optimizer=rmsprop"))

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from a2c_lab.config import validate
 from a2c_lab.runs import metrics as m
 from a2c_lab.training.agents import A2C, batch_statistics
 from a2c_lab.training.networks import ActorCritic
 from a2c_lab.training.rollout import Rollout
 from a2c_lab.training.trainer import train
+from a2c_lab.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

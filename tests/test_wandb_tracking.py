@@ -43,7 +43,7 @@ TESTS = Path(__file__).resolve().parent
 QUICK = ["total_steps=2000", "eval.interval=0", "logger.log_interval=7"]
 PROBE = "+hydra.callbacks.probe._target_=job_probe.JobProbe"
 STAMPED = "${now:%Y-%m-%d_%H-%M-%S}_${experiment_name}"  # the default folder name (conf/config.yaml)
-VARIANT = "shared-towers_tanh64-gae-vectorized"  # the default agent, network, advantage and envs (config.AXES)
+VARIANT = "shared-towers_tanh64-gae-vectorized-none"  # the default agent, network, advantage, envs, obs_norm (config.AXES)
 
 
 # --- running a2c-lab ----------------------------------------------------------------------------
@@ -294,7 +294,9 @@ def test_wandb_error_mid_run_keeps_local_files(tmp_path, monkeypatch):
     """A W&B call that raises: the sink closes its run as failed, the Tracker goes on locally."""
     import numpy as np
 
-    from a2c_lab.config import Config, validate
+    from a2c_lab.config import Config
+
+    from a2c_lab.validation import validate
     from a2c_lab.runs.episode_stats import Episodes
     from a2c_lab.runs.tracking import LocalFiles, Tracker
     from a2c_lab.runs.wandb_sink import WandbSink
@@ -344,7 +346,9 @@ def test_mode_from_environment_wins(monkeypatch):
 
 def test_group_names_the_launch():
 
-    from a2c_lab.config import Config, validate
+    from a2c_lab.config import Config
+
+    from a2c_lab.validation import validate
     from a2c_lab.runs.wandb_names import group_name
 
     cfg = validate(OmegaConf.merge(OmegaConf.structured(Config), {"experiment_name": "abl"}))

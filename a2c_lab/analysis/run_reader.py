@@ -13,7 +13,7 @@ Hydra rewrites it for every command, refused ones included. The config is merged
 schema (``a2c_lab.config.Config``): a key the schema lacks, a value of the wrong type or an
 unknown enum value make the folder unusable, with the file and the key named; a key the
 schema has and the file lacks (a run older than the key) takes the schema's default. Range
-checks (``config.validate``) are not applied: a run that ran keeps its results.
+checks (``a2c_lab.validation``) are not applied: a run that ran keeps its results.
 
 **Which runs.** ``finished`` and ``diverged`` runs are usable (a diverged run's files end at
 its last good update). Every other status is a reason to leave the run out, in the words of

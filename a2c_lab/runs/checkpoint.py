@@ -8,6 +8,10 @@ differently, and each seed resumes from its own file. It holds, for that seed al
 * its slice of every optimizer state tensor (Adam's exp_avg and exp_avg_sq, RMSprop's
   square_avg) and the optimizer's step count (the group's update count: one per group);
 * its acting generator's state (numpy's ``bit_generator.state``: a dict of ints and a string);
+* its observation and reward normalisation statistics (``normalizer``: float64 tensors; empty
+  with ``obs_norm=none``);
+* the number of rows in its updates.csv (``update_rows``: one per update unless
+  ``logger.update_rows`` drops some), where resume cuts the file;
 * env_step, update (which also gives the learning-rate schedule's progress), wall_time, the
   env step of its next evaluation, and the segment that wrote it (0 for the first run, then
   one more per resume; the envs of segment k are reset from their own child stream).
@@ -36,8 +40,9 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoint.pt"
 PREVIOUS_FILE = "checkpoint.prev.pt"
-FORMAT = 1
-KEYS = ("format", "params", "optimizers", "rng", "env_step", "update", "wall_time", "next_eval", "segment")
+FORMAT = 2  # 2: the normalisation statistics; a Gaussian policy's log_std among the params
+KEYS = ("format", "params", "optimizers", "rng", "normalizer", "env_step", "update", "update_rows", "wall_time",
+        "next_eval", "segment")
 
 
 class CheckpointError(RuntimeError):
@@ -45,8 +50,9 @@ class CheckpointError(RuntimeError):
 
 
 def seed_state(agent: Any, s: int, *, env_step: int, update: int, wall_time: float, next_eval: int | None,
-               segment: int) -> dict[str, Any]:
-    """Seed ``s``'s share of the group's state, as plain tensors, ints, floats, strings and dicts."""
+               segment: int, update_rows: int | None = None, normalizer: Any = None) -> dict[str, Any]:
+    """Seed ``s``'s share of the group's state, as plain tensors, ints, floats, strings and dicts.
+    ``update_rows``: rows of its updates.csv (None: one per update)."""
     params = [p.detach()[s].cpu().clone() for p in agent.model.weights]
     optimizers = []
     for optimizer, params_of_group in zip(agent.optimizers, agent.groups):
@@ -58,7 +64,10 @@ def seed_state(agent: Any, s: int, *, env_step: int, update: int, wall_time: flo
                            for key, value in state.items()})
         optimizers.append(states)
     return {"format": FORMAT, "params": params, "optimizers": optimizers,
-            "rng": agent.rngs[s].bit_generator.state, "env_step": int(env_step), "update": int(update),
+            "rng": agent.rngs[s].bit_generator.state,
+            "normalizer": {} if normalizer is None else
+            {k: torch.from_numpy(v) for k, v in normalizer.seed_state(s).items()},
+            "env_step": int(env_step), "update": int(update), "update_rows": int(update if update_rows is None else update_rows),
             "wall_time": float(wall_time), "next_eval": None if next_eval is None else int(next_eval),
             "segment": int(segment)}
 
@@ -88,8 +97,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class OldFormat(CheckpointError):
+    """A checkpoint an earlier a2c-lab wrote, which this one cannot continue."""
+
+
 def _read(path: Path) -> dict[str, Any]:
     state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("format"), int) and state["format"] < FORMAT:
+        raise OldFormat(
+            f"{path} is a checkpoint of format {state['format']}, written by an earlier a2c-lab; this one "
+            f"writes format {FORMAT} (it adds the normalisation statistics) and cannot continue it: finish the "
+            "run with the a2c-lab that started it, or start it again (overwrite=true, or a new folder)")
     if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in KEYS):
         raise ValueError(f"not an a2c-lab checkpoint of format {FORMAT}")
     return state
@@ -109,6 +127,8 @@ def load(run_dir: Path) -> dict[str, Any] | None:
             continue
         try:
             state = _read(path)
+        except OldFormat:
+            raise
         except Exception as err:  # noqa: BLE001 - any unreadable file: try the previous one
             errors.append(f"{path}: {type(err).__name__}: {err}")
             log.warning("checkpoint %s cannot be read (%s: %s); trying the previous one", path, type(err).__name__, err)
@@ -121,9 +141,10 @@ def load(run_dir: Path) -> dict[str, Any] | None:
     return None
 
 
-def restore(agent: Any, states: list[dict[str, Any]]) -> None:
+def restore(agent: Any, states: list[dict[str, Any]], normalizer: Any = None) -> None:
     """Put each seed's saved state into its slice of the agent (model, optimizers, acting
-    generator). The seeds' step counts must agree: a group shares its optimizers' step."""
+    generator) and of the normalizer. The seeds' step counts must agree: a group shares its
+    optimizers' step."""
     updates = {st["update"] for st in states}
     if len(updates) != 1:
         raise ValueError(f"seeds of one group must resume from the same update; got {sorted(updates)}")
@@ -148,3 +169,6 @@ def restore(agent: Any, states: list[dict[str, Any]]) -> None:
         optimizer.load_state_dict(saved)
     for rng, st in zip(agent.rngs, states):
         rng.bit_generator.state = st["rng"]
+    if normalizer is not None:
+        for s, st in enumerate(states):
+            normalizer.load_seed_state(s, {k: v.numpy() for k, v in st["normalizer"].items()})

@@ -10,7 +10,8 @@ over all envs (the fake reset steps of NEXT_STEP autoreset are not counted).
 A run folder holds:
 
 ``episodes.csv``   one row per finished training episode: EPISODE_COLUMNS
-``updates.csv``    one row per update: UPDATE_COLUMNS
+``updates.csv``    one row per update (or per ``logger.update_rows`` updates): UPDATE_COLUMNS, or
+                   GAUSSIAN_UPDATE_COLUMNS for a Gaussian policy (Box actions)
 ``eval.csv``       one row per greedy evaluation: EVAL_COLUMNS
 ``summary.json``   SUMMARY_KEYS plus ``status`` (written at the end of the run)
 ``status.json``    the run's status, reason, signal, env step and update (a2c_lab.runs.run_folder)
@@ -47,6 +48,8 @@ UPDATE_COLUMNS = (
     ENV_STEP, WALL_TIME, POLICY_LOSS, VALUE_LOSS, ENTROPY, TOTAL_LOSS, GRAD_NORM,
     EXPLAINED_VARIANCE, ADVANTAGE_MEAN, ADVANTAGE_STD, LEARNING_RATE, SPS,
 )
+POLICY_STD = "charts/policy_std"  # a Gaussian policy's standard deviation, the mean over action dimensions
+GAUSSIAN_UPDATE_COLUMNS = (*UPDATE_COLUMNS, POLICY_STD)  # updates.csv of a run with Box actions
 
 EVAL_RETURN_MEAN = "eval/return_mean"
 EVAL_RETURN_STD = "eval/return_std"

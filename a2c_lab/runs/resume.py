@@ -102,13 +102,14 @@ def _env_step(row: bytes) -> float:
     return float(row.split(b",", 1)[0])
 
 
-def cut_metrics(run_dir: Path, update: int, env_step: int) -> None:
-    """Cut the metric files back to a checkpoint taken after ``update`` updates, at ``env_step``."""
+def cut_metrics(run_dir: Path, update_rows: int, env_step: int) -> None:
+    """Cut the metric files back to a checkpoint taken with ``update_rows`` rows in updates.csv
+    (one per update unless ``logger.update_rows`` dropped some), at ``env_step``."""
     run_dir = Path(run_dir)
-    kept = _rewrite(run_dir / m.UPDATES_FILE, m.UPDATE_COLUMNS, lambda i, _: i < update)
-    if kept != update:
+    kept = _rewrite(run_dir / m.UPDATES_FILE, m.UPDATE_COLUMNS, lambda i, _: i < update_rows)
+    if kept != update_rows:
         raise checkpoint.CheckpointError(
-            f"{run_dir / m.UPDATES_FILE} holds {kept} complete rows, fewer than the checkpoint's {update} updates")
+            f"{run_dir / m.UPDATES_FILE} holds {kept} complete rows, fewer than the checkpoint's {update_rows}")
     _rewrite(run_dir / m.EPISODES_FILE, m.EPISODE_COLUMNS, lambda _, row: _env_step(row) <= env_step)
     _rewrite(run_dir / m.EVAL_FILE, m.EVAL_COLUMNS, lambda _, row: _env_step(row) <= env_step)
 

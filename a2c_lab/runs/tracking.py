@@ -40,6 +40,7 @@ class Ended:
     update: int = 0
     wall_time: float = 0.0  # seconds of training
     summary: dict[str, Any] | None = None
+    update_rows: int | None = None  # rows in updates.csv up to here; None = one per update
 
 
 class Sink(Protocol):
@@ -54,15 +55,25 @@ class LocalFiles:
     """CSV files per event type plus status and summary JSON (see a2c_lab.runs.metrics and
     a2c_lab.runs.run_folder)."""
 
-    def __init__(self, run_dir: Path, resume_at: Ended | None = None):
+    def __init__(self, run_dir: Path, resume_at: Ended | None = None, update_rows: int = 1,
+                 update_columns: tuple[str, ...] = m.UPDATE_COLUMNS):
         """``resume_at``: continue a resumed run's files (already cut to its checkpoint,
-        a2c_lab.runs.resume) in append mode, from that update and env step."""
+        a2c_lab.runs.resume) in append mode, from that update and env step. ``update_rows``:
+        updates.csv gets the row of every ``update_rows``-th update (counted over the whole run)
+        and of the run's last one; the rows between are dropped (W&B still sees every update).
+        ``update_columns``: the columns of updates.csv (the policy's distribution adds some)."""
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         self._files = []
         append = resume_at is not None
+        self._every = update_rows
+        self.updates = resume_at.update if resume_at else 0
+        self.update_rows = resume_at.update if resume_at and resume_at.update_rows is None else \
+            (resume_at.update_rows if resume_at else 0)
+        self._unwritten: dict[str, float] | None = None  # the last update's row, where it was dropped
         self._episodes = self._open(m.EPISODES_FILE, m.EPISODE_COLUMNS, append)
-        self._updates = self._open(m.UPDATES_FILE, m.UPDATE_COLUMNS, append)
+        self._update_columns = update_columns
+        self._updates = self._open(m.UPDATES_FILE, update_columns, append)
         self._evals = self._open(m.EVAL_FILE, m.EVAL_COLUMNS, append)
         at = resume_at or Ended()
         write_status(run_dir, Status.running, env_step=at.env_step, update=at.update)
@@ -86,7 +97,16 @@ class LocalFiles:
                                      episodes.returns.tolist(), episodes.lengths.tolist()))
 
     def log_update(self, row: dict[str, float]) -> None:
-        self._updates.writerow([row[c] for c in m.UPDATE_COLUMNS])
+        self.updates += 1
+        if self.updates % self._every:
+            self._unwritten = row
+            return
+        self._write_update(row)
+
+    def _write_update(self, row: dict[str, float]) -> None:
+        self._updates.writerow([row[c] for c in self._update_columns])
+        self.update_rows += 1
+        self._unwritten = None
         for f in self._files:
             f.flush()
 
@@ -105,6 +125,8 @@ class LocalFiles:
 
     def finish(self, summary: dict[str, Any], ended: Ended | None = None) -> None:
         ended = ended or Ended()
+        if self._unwritten is not None:  # the run's last update always has its row
+            self._write_update(self._unwritten)
         errors = self._close()
         if errors:  # the metrics did not all reach the disk: this run did not finish cleanly
             raise errors[0]
@@ -180,9 +202,9 @@ class Tracker:
         self.local.signalled(signal, ended)  # one small atomic write
 
 
-def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict,
-                 resume_at: Ended | None = None) -> Tracker:
-    local = LocalFiles(run_dir, resume_at)
+def make_tracker(cfg: Config, raw_cfg: DictConfig, run_dir: Path, meta: dict, resume_at: Ended | None = None,
+                 update_columns: tuple[str, ...] = m.UPDATE_COLUMNS) -> Tracker:
+    local = LocalFiles(run_dir, resume_at, cfg.logger.update_rows, update_columns)
     extras: list[Sink] = []
     if cfg.logger.name is LoggerKind.wandb:
         try:

@@ -54,8 +54,8 @@ log = logging.getLogger(__name__)
 _MODE_ALIASES = {"dryrun": "offline", "run": "online"}
 _MODES = ("offline", "online", "disabled")
 # The default Hydra folders start with ${now:%Y-%m-%d_%H-%M-%S} (conf/config.yaml).
-# Update metrics averaged over a log window; env_step and wall_time are the window's last.
-_AVERAGED = tuple(c for c in m.UPDATE_COLUMNS if c not in (m.ENV_STEP, m.WALL_TIME))
+# Update metrics are averaged over a log window; env_step and wall_time are the window's last.
+_LAST = (m.ENV_STEP, m.WALL_TIME)
 ERROR_KEY = "error"  # summary key: why the run did not finish (status.json's reason)
 STATUS_KEY = "status"  # summary key: the run's status, as in status.json
 
@@ -126,8 +126,9 @@ class WandbSink:
 
     def log_update(self, row: dict[str, float]) -> None:
         sums = self._sums
-        for key in _AVERAGED:
-            sums[key] += row[key]
+        for key, value in row.items():
+            if key not in _LAST:
+                sums[key] = sums.get(key, 0.0) + value
         self._updates += 1
         self._last = row
         if self._updates >= self.interval:
@@ -169,7 +170,7 @@ class WandbSink:
     # --- internals --------------------------------------------------------------------------
 
     def _reset_window(self) -> None:
-        self._sums = dict.fromkeys(_AVERAGED, 0.0)
+        self._sums: dict[str, float] = {}
         self._updates = 0
         self._episodes = 0
         self._return_sum = 0.0

@@ -4,7 +4,7 @@ end. Hydra's plugin class (``hydra_plugins/a2c_lab_sweeper``) only calls ``run_s
 1. **Jobs.** The command line expands exactly as ``hydra/sweeper=basic`` expands it (its own
    ``split_arguments``), so job ``n`` has the overrides, the config and the run folder
    (``hydra.sweep.dir``/``hydra.sweep.subdir`` with ``hydra.job.num=n``) that a basic sweep gives.
-2. **Validation.** Every job's config is composed and checked with ``a2c_lab.config.validate``
+2. **Validation.** Every job's config is composed and checked with ``a2c_lab.validation.validate``
    before anything runs; one bad value fails the sweep (exit code 2) listing every bad job.
 3. **Groups.** Jobs whose overrides differ only in ``seed`` are one *variant*. Each variant's
    jobs are split into groups of near-equal size (``groups_per_variant``), and each group is one
@@ -33,11 +33,12 @@ from typing import Any, Sequence
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from a2c_lab.config import ConfigError, validate
+from a2c_lab.config import ConfigError
 from a2c_lab.runs.run_folder import EXIT_CONFIG_ERROR
 from a2c_lab.sweeps.groups import GROUPS_DIR, override_key
 from a2c_lab.sweeps.jobs import Group, Job
 from a2c_lab.sweeps.summary import PLAN_FILE, SUMMARY_FILE, group_errors, summary_text
+from a2c_lab.validation import validate
 
 
 @dataclass

@@ -21,12 +21,13 @@ import torch
 
 from a2c_lab.config import AgentConfig, AgentKind, OptimizerKind, Schedule
 from a2c_lab.runs import metrics as m
+from a2c_lab.training.distributions import Categorical, Distribution
 from a2c_lab.training.networks import ActorCritic
 from a2c_lab.training.rollout import Policy, Rollout
 
 
 class Forward(NamedTuple):
-    logits: torch.Tensor  # [T, S, N, A] policy logits on rollout.obs, with grad
+    policy: torch.Tensor  # [T, S, N, A] the policy's output on rollout.obs (logits or mean), with grad
     values: torch.Tensor  # [T, S, N] V(obs), with grad
     next_values: torch.Tensor  # [T, S, N] V(true next obs), detached
 
@@ -84,12 +85,16 @@ class A2C:
 
     ``acting_streams``: one numpy seed sequence per seed for action sampling (a2c_lab.training.seeding);
     None: one stream seeded from torch's global generator (for tests and one-off use).
+    ``distribution``: the task's (``a2c_lab.training.distributions.for_actions``); None: a
+    Categorical over the model's outputs.
     """
 
     def __init__(self, model: ActorCritic, cfg: AgentConfig,
-                 acting_streams: Sequence[np.random.SeedSequence] | None = None):
+                 acting_streams: Sequence[np.random.SeedSequence] | None = None,
+                 distribution: Distribution | None = None):
         self.model = model
         self.cfg = cfg
+        self.dist = distribution or Categorical(model.layers["actor"][-1].bias.shape[-1])
         if cfg.name is AgentKind.split:
             critic_lr = cfg.critic_lr if cfg.critic_lr is not None else cfg.lr
             self.groups = [model.actor_parameters(), model.critic_parameters()]
@@ -122,30 +127,30 @@ class A2C:
         self._frozen_rows = [[p.detach().index_select(0, self._frozen_index) for p in params] for params in self.groups]
 
     def sampler(self, n_steps: int, num_envs: int) -> Policy:
-        """The acting policy for one rollout of ``n_steps`` steps: obs [S, N, D] -> actions [S, N],
-        each a sample of Categorical(softmax(logits)).
+        """The acting policy for one rollout of ``n_steps`` steps: obs [S, N, D] -> actions [S, N]
+        (or [S, N, A] for Box actions), each a sample of the policy's distribution.
 
-        Gumbel-max: argmax(logits + g) with g ~ Gumbel(0, 1) drawn independently per logit is an
-        exact sample of that distribution. The policy does not change during a rollout, so the
-        noise for all its steps is drawn at once, from each seed's own generator (a seed's actions
-        never depend on the other seeds of its group).
+        The policy does not change during a rollout, so the noise for all its steps is drawn at
+        once, from each seed's own generator (a seed's actions never depend on the other seeds
+        of its group); ``a2c_lab.training.distributions`` turns it into samples.
         """
-        actions = self.model.layers["actor"][-1].bias.shape[-1]
-        noise = np.stack([rng.gumbel(size=(n_steps, num_envs, actions)) for rng in self.rngs], axis=1)
+        noise = np.stack([self.dist.noise(rng, n_steps, num_envs) for rng in self.rngs], axis=1)
         steps = iter(torch.from_numpy(noise.astype(np.float32)).to(self.device))  # each [S, N, A]
+        log_std = self.model.log_std
 
         def act(obs: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
-                logits = self.model.policy_logits(torch.from_numpy(obs).to(self.device))
-                return (logits + next(steps)).argmax(-1).cpu().numpy()
+                out = self.model.policy_logits(torch.from_numpy(obs).to(self.device))
+                return self.dist.sample(out, log_std, next(steps)).cpu().numpy()
         return act
 
     def greedy(self, seed_index: int) -> Callable[[np.ndarray], np.ndarray]:
-        """One seed's most likely action under its current weights: obs [E, D] -> actions [E]."""
+        """One seed's most likely action under its current weights: obs [E, D] -> actions [E]
+        (the argmax, or a Gaussian's mean; the env clips it to its Box)."""
         def act(obs: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
-                logits = self.model.policy_logits(torch.from_numpy(obs).to(self.device)[None], seed_index)
-                return logits[0].argmax(-1).cpu().numpy()
+                out = self.model.policy_logits(torch.from_numpy(obs).to(self.device)[None], seed_index)
+                return self.dist.mode(out[0]).cpu().numpy()
         return act
 
     def evaluate(self, rollout: Rollout) -> Forward:
@@ -159,10 +164,10 @@ class A2C:
         def per_step(x: torch.Tensor) -> torch.Tensor:  # [S, T*N, ...] -> [T, S, N, ...] (a view)
             return x.view(seeds, steps, envs, *x.shape[2:]).transpose(0, 1)
 
-        logits, values = self.model(per_seed(rollout.obs))
+        policy, values = self.model(per_seed(rollout.obs))
         with torch.no_grad():
             next_values = self.model.value(per_seed(rollout.next_obs))
-        return Forward(per_step(logits), per_step(values), per_step(next_values))
+        return Forward(per_step(policy), per_step(values), per_step(next_values))
 
     def update(self, rollout: Rollout, out: Forward, advantages: torch.Tensor, value_targets: torch.Tensor,
                normalize: bool, progress: float) -> Update:
@@ -187,14 +192,13 @@ class A2C:
             mean = torch.from_numpy(adv_mean.astype(np.float32)).to(self.device).view(1, -1, 1)
             std = torch.from_numpy(adv_std.astype(np.float32)).to(self.device).view(1, -1, 1)
             adv = (adv - mean) / (std + 1e-8)
-        log_probs = out.logits.log_softmax(-1)
-        neg_action_log_probs = -log_probs.gather(-1, rollout.actions.unsqueeze(-1)).squeeze(-1)  # -log pi(a|s)
-        policy_loss = (neg_action_log_probs * (adv * weights)).sum(dim=(0, 2))  # [S]
+        # Without an entropy bonus the entropy is only a metric: leave it out of the graph.
+        action_log_probs, entropies = self.dist.log_prob_and_entropy(
+            out.policy, self.model.log_std, rollout.actions, entropy_grad=cfg.ent_coef > 0)
+        policy_loss = (-action_log_probs * (adv * weights)).sum(dim=(0, 2))  # [S]
         value_loss = ((values - value_targets).square() * weights).sum(dim=(0, 2))
         loss = policy_loss + cfg.vf_coef * value_loss
-        # Without an entropy bonus the entropy is only a metric: leave it out of the graph.
-        with torch.set_grad_enabled(cfg.ent_coef > 0):
-            entropy = (-(log_probs.exp() * log_probs).sum(-1) * weights).sum(dim=(0, 2))
+        entropy = (entropies * weights).sum(dim=(0, 2))
         if cfg.ent_coef > 0:
             loss = loss - cfg.ent_coef * entropy
 
@@ -216,9 +220,10 @@ class A2C:
         with torch.no_grad():
             grad_norm = norms[0] if len(norms) == 1 else torch.stack(norms).norm(dim=0)
             # The largest |weight| of each group after the step: non-finite iff a weight is.
-            weight_max = [torch.stack([torch.linalg.vector_norm(p, float("inf"), dim=(1, 2)) for p in params]).amax(0)
-                          for params in self.groups]
+            weight_max = [torch.stack([torch.linalg.vector_norm(p, float("inf"), dim=tuple(range(1, p.dim())))
+                                       for p in params]).amax(0) for params in self.groups]
             numbers = torch.stack([policy_loss, value_loss, entropy, loss, grad_norm, *weight_max]).tolist()
+            extra = self.dist.metrics(self.model.log_std, self.num_seeds)
         keys = (m.POLICY_LOSS, m.VALUE_LOSS, m.ENTROPY, m.TOTAL_LOSS, m.GRAD_NORM)
         named = [*keys, *(f"largest |weight| of {name}" for name in self.group_names)]
         rows, diverged = [], {}
@@ -227,5 +232,5 @@ class A2C:
                 diverged[seed] = ", ".join(f"{k}={v}" for k, v in zip(named, column) if not math.isfinite(v))
             rows.append({**dict(zip(keys, column)), m.EXPLAINED_VARIANCE: float(explained_variance[seed]),
                          m.ADVANTAGE_MEAN: float(adv_mean[seed]), m.ADVANTAGE_STD: float(adv_std[seed]),
-                         m.LEARNING_RATE: self.lrs[0] * lr_scale})
+                         m.LEARNING_RATE: self.lrs[0] * lr_scale, **extra[seed]})
         return Update(rows, diverged)

@@ -11,17 +11,24 @@ real transitions:
   autoreset: the step that ends an episode returns the final observation, and the *next*
   step returns the reset observation with reward 0 and ignores the action. That row is
   not a transition: ``valid`` is False there, it is neither trained on nor counted.
+
+Box actions are clipped to the space's bounds here, before the env steps; the policy's sample
+(what its log-probability is of) stays unclipped in the rollout.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
 from a2c_lab.config import Backend, ConfigError
+from a2c_lab.training.distributions import ActionSpec
 from a2c_lab.training.seeding import env_seeds
+
+log = logging.getLogger(__name__)
 
 
 class VecStep(NamedTuple):
@@ -47,22 +54,49 @@ def resolve_backend(env_id: str, backend: Backend) -> Backend:
     return backend
 
 
-def check_task(env_id: str) -> None:
-    """Fail before training on an unknown id or a task A2C-with-a-categorical-policy cannot do."""
+def _quiet_mujoco(env_id: str) -> None:
+    """Route MuJoCo's C-level warnings to Python logging: its default handler prints to stdout and
+    appends to MUJOCO_LOG.TXT in the working folder. Walker2d's model makes MuJoCo 4 warn that
+    ``settotalmass`` is deprecated at every compile after the first model: logged at debug level;
+    any other MuJoCo warning at warning level."""
+    if "mujoco" not in str(gym.spec(env_id).entry_point):
+        return
+    import mujoco  # noqa: PLC0415 (only for MuJoCo tasks; the [mujoco] extra)
+
+    def handler(message: str) -> None:
+        log.log(logging.DEBUG if "settotalmass" in message else logging.WARNING, "MuJoCo: %s", message)
+    mujoco.set_mju_user_warning(handler)
+
+
+def action_spec(space: gym.Space) -> ActionSpec | None:
+    """The policy's view of an action space: Discrete, or a flat Box with finite bounds; None otherwise."""
+    if isinstance(space, gym.spaces.Discrete):
+        return ActionSpec(True, int(space.n))
+    if isinstance(space, gym.spaces.Box) and len(space.shape) == 1 and np.all(np.isfinite(space.low)) \
+            and np.all(np.isfinite(space.high)):
+        return ActionSpec(False, int(space.shape[0]), space.low.astype(np.float32), space.high.astype(np.float32))
+    return None
+
+
+def check_task(env_id: str) -> ActionSpec:
+    """The task's action space as the policy sees it; ConfigError before training on an unknown
+    id or a task this A2C cannot do."""
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as err:
         raise ConfigError(f"invalid config: task.id={env_id!r} is not a registered gymnasium id ({err})") from None
+    _quiet_mujoco(spec.id)
     env = gym.make(spec.id)
     try:
-        if not isinstance(env.action_space, gym.spaces.Discrete):
+        if action_spec(env.action_space) is None:
             raise ConfigError(
-                f"invalid config: task.id={env_id!r} has a {type(env.action_space).__name__} action space; "
-                "allowed: tasks with a Discrete action space (e.g. CartPole-v1, Acrobot-v1, LunarLander-v3)")
+                f"invalid config: task.id={env_id!r} has action space {env.action_space}; allowed: a Discrete "
+                "space (e.g. CartPole-v1) or a flat Box with finite bounds (e.g. Pendulum-v1, HalfCheetah-v5)")
         space = env.observation_space
         if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
             raise ConfigError(
                 f"invalid config: task.id={env_id!r} has observation space {space}; allowed: a flat Box")
+        return action_spec(env.action_space)
     finally:
         env.close()
 
@@ -77,6 +111,7 @@ class VectorEnv:
         # The native vector env draws all its envs from one generator (one seed); the others
         # take a seed per env.
         self.reset_seeds = env_seeds(sequence, 1 if self.backend is Backend.native else num_envs)
+        _quiet_mujoco(env_id)
         if self.backend is Backend.native:
             self.env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         else:
@@ -85,7 +120,11 @@ class VectorEnv:
                 vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
         self.next_step_autoreset = self.backend is Backend.native
         self.obs_dim = int(np.prod(self.env.single_observation_space.shape))
-        self.num_actions = int(self.env.single_action_space.n)
+        self.actions = action_spec(self.env.single_action_space)
+        if self.actions is None:
+            raise ConfigError(f"invalid config: task.id={env_id!r} has action space "
+                              f"{self.env.single_action_space}; allowed: Discrete or a flat Box with finite bounds")
+        self.num_actions = self.actions.size  # the policy's output size
         self._after_episode_end = np.zeros(num_envs, dtype=bool)
 
     def reset(self) -> np.ndarray:
@@ -96,6 +135,8 @@ class VectorEnv:
         return np.asarray(obs, dtype=np.float32)
 
     def step(self, actions: np.ndarray) -> VecStep:
+        if not self.actions.discrete:
+            actions = np.clip(actions, self.actions.low, self.actions.high)
         obs, reward, terminated, truncated, info = self.env.step(actions)
         obs = np.asarray(obs, dtype=np.float32)
         reward = np.asarray(reward, dtype=np.float32)

@@ -1,4 +1,5 @@
-"""Greedy evaluation: one seed's most likely actions on envs of its own."""
+"""Greedy evaluation: one seed's most likely actions on envs of its own, on observations
+normalised by its statistics as they stand (frozen: evaluation never updates them)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from a2c_lab.config import Config
 from a2c_lab.runs import metrics as m
 from a2c_lab.training.agents import A2C
 from a2c_lab.training.envs import VectorEnv
+from a2c_lab.training.normalization import Normalizer
 
 
-def evaluate_greedy(agent: A2C, cfg: Config, seed_index: int, eval_streams: np.random.SeedSequence) -> dict[str, float]:
+def evaluate_greedy(agent: A2C, cfg: Config, seed_index: int, eval_streams: np.random.SeedSequence,
+                    normalizer: Normalizer | None = None) -> dict[str, float]:
     """Run ``cfg.eval.episodes`` greedy episodes of one seed's policy on envs of its own, seeded
     from its evaluation stream (the same start states at every evaluation)."""
     envs = VectorEnv(cfg.task.id, cfg.eval.episodes, cfg.envs.backend, eval_streams)
@@ -21,7 +24,7 @@ def evaluate_greedy(agent: A2C, cfg: Config, seed_index: int, eval_streams: np.r
         running = np.ones(envs.num_envs, dtype=bool)  # each env counts its first episode only
         policy = agent.greedy(seed_index)
         while running.any():
-            step = envs.step(policy(obs))
+            step = envs.step(policy(obs if normalizer is None else normalizer.normalize_seed(seed_index, obs)))
             live = running & step.valid
             returns += step.reward * live
             lengths += live

@@ -58,10 +58,16 @@ class ActorCritic(nn.Module):
     ``init_seeds``: one torch seed per network; seed s's weights are drawn from
     ``torch.manual_seed(init_seeds[s])`` alone. None: one network from torch's global
     generator as it stands (what a test that calls ``torch.manual_seed`` expects).
-    Orthogonal init follows Stable-Baselines3: gain sqrt(2) hidden, 0.01 policy, 1 value.
+    Orthogonal init follows Stable-Baselines3: gain sqrt(2) hidden, ``cfg.policy_gain`` (0.01)
+    policy, 1 value.
+
+    ``num_actions``: the policy's output size (logits, or a Gaussian's mean). ``log_std``: also
+    learn a Gaussian policy's state-independent log standard deviation, one per action dimension
+    and seed ([S, 1, A], from ``cfg.log_std_init``): an actor parameter like the policy tower's.
     """
 
-    def __init__(self, obs_dim: int, num_actions: int, cfg: NetworkConfig, init_seeds: Sequence[int] | None = None):
+    def __init__(self, obs_dim: int, num_actions: int, cfg: NetworkConfig, init_seeds: Sequence[int] | None = None,
+                 log_std: bool = False):
         super().__init__()
         trunk = _sizes(obs_dim, cfg.trunk)
         feature_dim = trunk[-1][1] if trunk else obs_dim
@@ -70,7 +76,7 @@ class ActorCritic(nn.Module):
         actor.append((actor[-1][1] if actor else feature_dim, num_actions, None))
         critic.append((critic[-1][1] if critic else feature_dim, 1, None))
         towers = {"trunk": trunk, "actor": actor, "critic": critic}
-        gains = {("actor", len(actor) - 1): 0.01, ("critic", len(critic) - 1): 1.0}
+        gains = {("actor", len(actor) - 1): cfg.policy_gain, ("critic", len(critic) - 1): 1.0}
 
         def one_network() -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
             return {name: [_affine(i, o, cfg.init, gains.get((name, k), math.sqrt(2)))
@@ -94,6 +100,10 @@ class ActorCritic(nn.Module):
                 bias = nn.Parameter(torch.stack([net[name][k][1] for net in networks]).unsqueeze(1))
                 self.weights.extend([weight, bias])
                 self.layers[name].append(Layer(weight, bias, activation))
+        self.log_std: nn.Parameter | None = None
+        if log_std:
+            self.log_std = nn.Parameter(torch.full((self.num_seeds, 1, num_actions), float(cfg.log_std_init)))
+            self.weights.append(self.log_std)
 
     @staticmethod
     def _forward_layers(layers: list[Layer], x: torch.Tensor) -> torch.Tensor:
@@ -104,12 +114,14 @@ class ActorCritic(nn.Module):
         return x
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """obs [S, B, D] -> (logits [S, B, A], value [S, B])."""
+        """obs [S, B, D] -> (the policy's output [S, B, A], value [S, B])."""
         features = self._forward_layers(self.layers["trunk"], obs)
-        return self._forward_layers(self.layers["actor"], features), self._forward_layers(self.layers["critic"], features).squeeze(-1)
+        value = self._forward_layers(self.layers["critic"], features).squeeze(-1)
+        return self._forward_layers(self.layers["actor"], features), value
 
     def policy_logits(self, obs: torch.Tensor, seed_index: int | None = None) -> torch.Tensor:
-        """obs [S, B, D] -> logits [S, B, A]; with ``seed_index``, obs [1, B, D] for that seed alone."""
+        """obs [S, B, D] -> the policy's output [S, B, A] (Categorical logits, or a Gaussian's mean);
+        with ``seed_index``, obs [1, B, D] for that seed alone."""
         trunk, actor = self.layers["trunk"], self.layers["actor"]
         if seed_index is not None:
             one = slice(seed_index, seed_index + 1)
@@ -120,14 +132,28 @@ class ActorCritic(nn.Module):
         return self._forward_layers(self.layers["critic"], self._forward_layers(self.layers["trunk"], obs)).squeeze(-1)
 
     def actor_parameters(self) -> list[nn.Parameter]:
-        return [p for layer in self.layers["trunk"] + self.layers["actor"] for p in layer[:2]]
+        layers = [p for layer in self.layers["trunk"] + self.layers["actor"] for p in layer[:2]]
+        return layers + ([self.log_std] if self.log_std is not None else [])
 
     def critic_parameters(self) -> list[nn.Parameter]:
         return [p for layer in self.layers["critic"] for p in layer[:2]]
 
     def seed_state_dict(self, seed_index: int) -> dict[str, torch.Tensor]:
         """One seed's weights, named ``<tower>.<layer>.weight|bias`` and shaped as an nn.Linear
-        stack holds them (weight [out, in])."""
-        return {f"{name}.{k}.{part}": tensor.detach().cpu().clone()
-                for name, layers in self.layers.items() for k, layer in enumerate(layers)
-                for part, tensor in (("weight", layer.weight[seed_index].T), ("bias", layer.bias[seed_index, 0]))}
+        stack holds them (weight [out, in]); a Gaussian policy's ``actor.log_std`` [A]."""
+        state = {f"{name}.{k}.{part}": tensor.detach().cpu().clone()
+                 for name, layers in self.layers.items() for k, layer in enumerate(layers)
+                 for part, tensor in (("weight", layer.weight[seed_index].T), ("bias", layer.bias[seed_index, 0]))}
+        if self.log_std is not None:
+            state["actor.log_std"] = self.log_std[seed_index, 0].detach().cpu().clone()
+        return state
+
+    def load_seed_state_dict(self, seed_index: int, state: dict[str, torch.Tensor]) -> None:
+        """Put one seed's ``seed_state_dict`` back into its slice (keys of other kinds are ignored)."""
+        with torch.no_grad():
+            for name, layers in self.layers.items():
+                for k, layer in enumerate(layers):
+                    layer.weight[seed_index].copy_(state[f"{name}.{k}.weight"].T)
+                    layer.bias[seed_index, 0].copy_(state[f"{name}.{k}.bias"])
+            if self.log_std is not None:
+                self.log_std[seed_index, 0].copy_(state["actor.log_std"])

@@ -12,8 +12,10 @@ import os
 import torch
 from omegaconf import DictConfig
 
-from a2c_lab.config import Backend, Config, ConfigError, validate
+from a2c_lab.config import Backend, Config, ConfigError
+from a2c_lab.training.distributions import ActionSpec
 from a2c_lab.training.envs import check_task, resolve_backend
+from a2c_lab.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +31,13 @@ def check_device(device: str) -> None:
         raise ConfigError(f"invalid config: device={device!r}; allowed here: cpu (MPS is not available)")
 
 
-def check_config(raw_cfg: DictConfig) -> tuple[Config, Backend]:
-    """The typed config and the env backend, or ConfigError naming the bad key."""
+def check_config(raw_cfg: DictConfig) -> tuple[Config, Backend, ActionSpec]:
+    """The typed config, the env backend and the task's actions, or ConfigError naming the bad key."""
     cfg = validate(raw_cfg)
-    check_task(cfg.task.id)
+    actions = check_task(cfg.task.id)
     backend = resolve_backend(cfg.task.id, cfg.envs.backend)  # raises on a backend the task lacks
     check_device(cfg.device)
-    return cfg, backend
+    return cfg, backend, actions
 
 
 def max_async_processes() -> int:

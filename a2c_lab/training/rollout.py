@@ -1,5 +1,7 @@
 """Collect n_steps vector steps of every seed's envs into named [T, S, N] tensors, and count each
-seed's finished episodes."""
+seed's finished episodes. Observations and rewards in the rollout are what the agent learns from
+(normalised where ``obs_norm`` says so, ``a2c_lab.training.normalization``); episode returns are
+the env's own."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import torch
 
 from a2c_lab.runs.episode_stats import NO_EPISODES, Episodes
 from a2c_lab.training.envs import VectorEnv
+from a2c_lab.training.normalization import Normalizer
 
 
 class Rollout(NamedTuple):
@@ -18,7 +21,7 @@ class Rollout(NamedTuple):
     T steps, S seeds, N envs per seed."""
 
     obs: torch.Tensor  # observation acted on
-    actions: torch.Tensor  # int64
+    actions: torch.Tensor  # int64 [T, S, N] (Discrete), or float32 [T, S, N, A] (Box: the unclipped sample)
     rewards: torch.Tensor
     next_obs: torch.Tensor  # true next observation (final one where an episode ended)
     terminated: torch.Tensor  # 1.0 where next_obs is terminal
@@ -31,17 +34,22 @@ class Rollout(NamedTuple):
         return torch.maximum(torch.maximum(self.terminated, self.truncated), 1.0 - self.mask)
 
 
-Policy = Callable[[np.ndarray], np.ndarray]  # obs [S, N, D] float32 -> actions [S, N] int
+Policy = Callable[[np.ndarray], np.ndarray]  # obs [S, N, D] float32 -> actions [S, N] int or [S, N, A] float
 
 
 class Collector:
-    """Steps each seed's vector env with a policy over all seeds; keeps the current obs and
-    each seed's running episode stats and env-step count."""
+    """Steps each seed's vector env with a policy over all seeds; keeps the current (raw) obs,
+    each seed's running episode stats and env-step count, and the normalisation's statistics
+    (``normalizer``; None: none)."""
 
-    def __init__(self, envs: Sequence[VectorEnv], start_time: float | Sequence[float]):
+    def __init__(self, envs: Sequence[VectorEnv], start_time: float | Sequence[float],
+                 normalizer: Normalizer | None = None):
         self.envs = list(envs)
-        self.obs = np.stack([e.reset() for e in self.envs])  # [S, N, D]
+        self.obs = np.stack([e.reset() for e in self.envs])  # [S, N, D], as the envs give them
         seeds, n = self.obs.shape[:2]
+        self.normalizer = normalizer
+        if normalizer is not None:
+            normalizer.observe(self.obs, np.ones((seeds, n), dtype=bool))
         # per seed: when its wall clock reads 0 (a resumed seed started earlier)
         self.start_times = np.broadcast_to(np.asarray(start_time, dtype=np.float64), (seeds,)).copy()
         self.env_steps = np.zeros(seeds, dtype=np.int64)  # real transitions so far, per seed
@@ -52,7 +60,9 @@ class Collector:
         s, n, d = self.obs.shape
         obs = np.empty((n_steps, s, n, d), dtype=np.float32)
         next_obs = np.empty((n_steps, s, n, d), dtype=np.float32)
-        actions = np.empty((n_steps, s, n), dtype=np.int64)
+        spec = self.envs[0].actions
+        actions = np.empty((n_steps, s, n, *(() if spec.discrete else (spec.size,))),
+                           dtype=np.int64 if spec.discrete else np.float32)
         rewards = np.empty((n_steps, s, n), dtype=np.float32)
         terminated = np.empty((n_steps, s, n), dtype=np.float32)
         truncated = np.empty((n_steps, s, n), dtype=np.float32)
@@ -60,19 +70,28 @@ class Collector:
         step_time = np.empty(n_steps)
         # The per-step work is only: act, step, store. Episode bookkeeping is done for the
         # whole rollout at once afterwards (_finished_episodes).
+        norm = self.normalizer
+        learned_rewards = rewards if norm is None or norm.ret_rms is None else np.empty_like(rewards)
         for t in range(n_steps):
-            obs[t] = self.obs
-            actions[t] = policy(self.obs)
+            obs[t] = self.obs if norm is None else norm.normalize(self.obs)
+            actions[t] = policy(obs[t])
             for i, env in enumerate(self.envs):
                 step = env.step(actions[t, i])
                 rewards[t, i], terminated[t, i], truncated[t, i], mask[t, i], next_obs[t, i] = (
                     step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
                 self.obs[i] = step.obs
             step_time[t] = time.perf_counter()
+            if norm is not None:  # next_obs by the statistics obs[t] had; then they learn this step
+                next_obs[t] = norm.normalize(next_obs[t])
+                valid = mask[t] > 0
+                norm.observe(self.obs, valid)
+                if learned_rewards is not rewards:
+                    ended = (terminated[t] > 0) | (truncated[t] > 0)
+                    learned_rewards[t] = norm.scale_rewards(rewards[t], ended, valid)
         episodes = [self._finished_episodes(i, rewards[:, i], terminated[:, i], truncated[:, i], mask[:, i], step_time)
                     for i in range(s)]
         rollout = Rollout(*(torch.from_numpy(a) for a in
-                            (obs, actions, rewards, next_obs, terminated, truncated, mask)))
+                            (obs, actions, learned_rewards, next_obs, terminated, truncated, mask)))
         return rollout, episodes
 
     def _finished_episodes(self, seed: int, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,

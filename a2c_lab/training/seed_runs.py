@@ -15,6 +15,8 @@ from a2c_lab.runs.episode_stats import EpisodeHistory
 from a2c_lab.runs.outcomes import Diverged, Interrupted
 from a2c_lab.runs.tracking import Ended, Tracker
 from a2c_lab.training.agents import A2C
+from a2c_lab.training.normalization import Normalizer
+from a2c_lab.training.policy import saved_policy
 from a2c_lab.training.seeding import Streams
 
 
@@ -23,6 +25,7 @@ class SeedRuns:
 
     def __init__(self, trackers: list[Tracker], seed_streams: list[Streams], threshold: float | None,
                  segments: list[int], run_dirs: list[Path]):
+        self.normalizer: Normalizer | None = None  # the group's, once its envs are built
         self.trackers = trackers
         self.streams = seed_streams
         self.threshold = threshold
@@ -50,13 +53,14 @@ class SeedRuns:
             ended = self.ended[s]
             checkpoint.save(self.run_dirs[s], checkpoint.seed_state(
                 agent, s, env_step=ended.env_step, update=ended.update, wall_time=ended.wall_time,
-                next_eval=self.next_eval[s], segment=self.segments[s]))
+                next_eval=self.next_eval[s], segment=self.segments[s], update_rows=self.trackers[s].local.update_rows,
+                normalizer=self.normalizer))
         self.checkpoint_seconds.append(time.perf_counter() - began)
 
     def finish(self, s: int, agent: A2C) -> None:
         self.checkpoint(agent, [s])
         summary = self.summary(s)
-        torch.save(agent.model.seed_state_dict(s), self.run_dirs[s] / m.MODEL_FILE)
+        torch.save(saved_policy(agent, s, self.normalizer), self.run_dirs[s] / m.MODEL_FILE)
         self.trackers[s].finish(summary, self.ended[s])
         self.results[s] = summary
 

@@ -31,9 +31,11 @@ from a2c_lab.runs.run_folder import (RUN_CONFIG_FILE, Status, claim, holds_a_run
 from a2c_lab.runs.tracking import Ended, make_tracker, run_metadata
 from a2c_lab.training.advantages import estimate
 from a2c_lab.training.agents import A2C, Update
+from a2c_lab.training.distributions import Distribution, for_actions
 from a2c_lab.training.envs import VectorEnv
 from a2c_lab.training.evaluation import evaluate_greedy
 from a2c_lab.training.networks import ActorCritic
+from a2c_lab.training.normalization import make_normalizer
 from a2c_lab.training.preflight import check_config, check_processes
 from a2c_lab.training.rollout import Collector, Rollout
 from a2c_lab.training.seed_runs import SeedRuns
@@ -102,7 +104,7 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
     locks = []
     try:
         plans = []
-        for run_dir, raw, (cfg, _) in zip(run_dirs, configs, checked):
+        for run_dir, raw, (cfg, _, _) in zip(run_dirs, configs, checked):
             resuming = cfg.resume is ResumeMode.auto and not cfg.overwrite
             locks.append(claim(run_dir, cfg.overwrite, keep_run=resuming))
             plans.append(plan_resume(run_dir, raw) if resuming else Plan("fresh"))
@@ -127,7 +129,8 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
                      sorted(subgroups), len(subgroups))
         for members in subgroups.values():
             done = _train([configs[i] for i in members], [checked[i][0] for i in members],
-                          [run_dirs[i] for i in members], [per_seed[i] for i in members], checked[0][1], group,
+                          [run_dirs[i] for i in members], [per_seed[i] for i in members], checked[0][1],
+                          for_actions(checked[0][2]), group,
                           launch, members, [plans[i].state for i in members])
             for i, result in zip(members, done):
                 results[i] = result
@@ -138,7 +141,7 @@ def train_group(raw_cfg: DictConfig, seeds: list[int], run_dirs: list[str | Path
 
 
 def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path], overrides: list[list[str]],
-           backend: Backend, group: dict[str, Any] | None, launch_dir: Path, indices: list[int],
+           backend: Backend, dist: Distribution, group: dict[str, Any] | None, launch_dir: Path, indices: list[int],
            states: list[dict[str, Any] | None]) -> list[dict[str, Any] | Diverged]:
     """One (sub-)group: every seed fresh, or every one resuming from the same update count."""
     cfg = cfgs[0]  # the seeds' configs differ in their seed alone
@@ -149,7 +152,7 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
     for index, raw, seed_cfg, run_dir, seed_overrides, state, at in zip(
             indices, raw_cfgs, cfgs, run_dirs, overrides, states, resumed):
         if state is not None:
-            cut_metrics(run_dir, state["update"], state["env_step"])
+            cut_metrics(run_dir, state["update_rows"], state["env_step"])
             log.info("seed %d resumes in %s from update %d (env step %d), segment %d", seed_cfg.seed, run_dir,
                      state["update"], state["env_step"], state["segment"] + 1)
         # The config these metrics belong to, written by the run itself (Hydra's .hydra/ copy is
@@ -168,7 +171,7 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
         if group is not None:
             meta["group"] = {**group, "index": index}
         write_json(run_dir / m.META_FILE, meta)
-        trackers.append(make_tracker(seed_cfg, raw, run_dir, meta, at))
+        trackers.append(make_tracker(seed_cfg, raw, run_dir, meta, at, dist.update_columns))
     seeds = [c.seed for c in cfgs]
     segments = [0 if state is None else state["segment"] + 1 for state in states]
     run = SeedRuns(trackers, [streams(s) for s in seeds], cfg.task.threshold, segments, run_dirs)
@@ -182,11 +185,12 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
             seed_everything(seeds[0])  # nothing relies on the global generators; libraries may
             envs = [VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, segment_stream(st.train_envs, seg))
                     for st, seg in zip(run.streams, segments)]
-            model = ActorCritic(envs[0].obs_dim, envs[0].num_actions, cfg.network,
-                                init_seeds=[st.init for st in run.streams]).to(cfg.device)
-            agent = A2C(model, cfg.agent, acting_streams=[st.acting for st in run.streams])
+            model = ActorCritic(envs[0].obs_dim, envs[0].num_actions, cfg.network, init_seeds=[st.init for st in run.streams],
+                                log_std=dist.learns_log_std).to(cfg.device)
+            agent = A2C(model, cfg.agent, acting_streams=[st.acting for st in run.streams], distribution=dist)
+            run.normalizer = make_normalizer(cfg.obs_norm, cfg.gamma, len(envs), envs[0].obs_dim, cfg.envs.num_envs)
             if states[0] is not None:
-                checkpoint.restore(agent, states)  # type: ignore[arg-type]
+                checkpoint.restore(agent, states, run.normalizer)  # type: ignore[arg-type]
             _loop(cfg, envs, agent, run, states, guard)
         except BaseException as err:
             if guard.received is not None and not isinstance(err, Interrupted):
@@ -203,7 +207,8 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
 def _resume_point(state: dict[str, Any] | None) -> Ended | None:
     if state is None:
         return None
-    return Ended(env_step=state["env_step"], update=state["update"], wall_time=state["wall_time"])
+    return Ended(env_step=state["env_step"], update=state["update"], wall_time=state["wall_time"],
+                 update_rows=state["update_rows"])
 
 
 def _close_envs(envs: list[VectorEnv]) -> None:
@@ -221,7 +226,7 @@ def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: SeedRuns, states:
     when the group's update count crosses a multiple of ``checkpoint.interval`` env steps (the
     same update for every seed), and at a signal, after that update's logging."""
     now = time.perf_counter()
-    collector = Collector(envs, [now - (st["wall_time"] if st else 0.0) for st in states])
+    collector = Collector(envs, [now - (st["wall_time"] if st else 0.0) for st in states], run.normalizer)
     batch = cfg.n_steps * cfg.envs.num_envs
     for s, st in enumerate(states):
         collector.env_steps[s] = st["env_step"] if st else 0
@@ -259,7 +264,7 @@ def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: SeedRuns, states:
             next_eval = run.next_eval[s]
             if next_eval is not None and env_step >= next_eval:
                 run.trackers[s].log_eval({m.ENV_STEP: env_step, m.WALL_TIME: wall,
-                                          **evaluate_greedy(agent, cfg, s, run.streams[s].eval_envs)})
+                                          **evaluate_greedy(agent, cfg, s, run.streams[s].eval_envs, run.normalizer)})
                 run.next_eval[s] = next_eval + cfg.eval.interval
             if env_step >= cfg.total_steps:  # the first update at or past total_steps ends the run
                 run.finish(s, agent)

@@ -39,6 +39,27 @@ class CounterEnv(gym.Env):
 if COUNTER_ID not in gym.registry:
     gym.register(COUNTER_ID, entry_point=CounterEnv, max_episode_steps=3)
 
+ECHO_ID = "A2CLabTest/BoxEcho-v0"
+
+
+class BoxEchoEnv(gym.Env):
+    """Box actions in [-1, 1]^2: the observation is the action the env received (after any
+    clipping), the reward 1 per step; episodes are cut at 4 steps (max_episode_steps)."""
+
+    observation_space = gym.spaces.Box(-100, 100, shape=(2,), dtype=np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, dtype=np.float32), {}
+
+    def step(self, action):
+        return np.asarray(action, dtype=np.float32).copy(), 1.0, False, False, {}
+
+
+if ECHO_ID not in gym.registry:
+    gym.register(ECHO_ID, entry_point=BoxEchoEnv, max_episode_steps=4)
+
 UNSUPPORTED_ID = "A2CLabTest/MultiDiscrete-v0"
 
 

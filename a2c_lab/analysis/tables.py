@@ -27,7 +27,7 @@ def any_few(comparison: Comparison) -> bool:
 
 def _steps_text(row) -> str:
     if np.isnan(row.threshold):
-        return "no threshold"
+        return ""  # said once, under the table (``_no_threshold_note``)
     if np.isnan(row.median_steps_to_threshold):
         return "not reached by half"
     return f"{row.median_steps_to_threshold:,.0f}"
@@ -36,6 +36,7 @@ def _steps_text(row) -> str:
 def summary_table(comparison: Comparison) -> pd.DataFrame:
     """The Markdown summary's rows: one per variant (and panel), numbers as text."""
     final = comparison.final
+    with_threshold = bool(final["threshold"].notna().any())  # without any: no steps-to-threshold columns
     rows = []
     for row in final.itertuples():
         ci = "" if np.isnan(row.iqm_low) else f" [{row.iqm_low:.1f}, {row.iqm_high:.1f}]"
@@ -46,13 +47,26 @@ def summary_table(comparison: Comparison) -> pd.DataFrame:
             "diverged": row.diverged,
             "IQM final return [95% CI]": f"{row.iqm:.1f}{ci}",
             "mean final return": f"{row.mean:.1f}",
-            "median steps to threshold": _steps_text(row),
-            "reached threshold": "" if np.isnan(row.threshold) else f"{row.reached}/{row.seeds}",
+            **({"median steps to threshold": _steps_text(row),
+                "reached threshold": "" if np.isnan(row.threshold) else f"{row.reached}/{row.seeds}"}
+               if with_threshold else {}),
             "SPS": f"{row.sps:,.0f}",
             "wall time (s)": f"{row.wall_time:,.1f}",
             "warning": row.warning,
         })
     return pd.DataFrame(rows)
+
+
+def _no_threshold_note(comparison: Comparison) -> list[str]:
+    """One line naming the tasks without a threshold (their steps-to-threshold cells are empty,
+    or the columns left out when no task has one); none when every task has one."""
+    final = comparison.final
+    tasks = sorted(set(final.loc[final["threshold"].isna(), "task"]))
+    if not tasks:
+        return []
+    where = "columns are left out" if final["threshold"].isna().all() else "cells are empty"
+    return ["", f"Tasks with no threshold (task.threshold is null; `--threshold` sets one): {', '.join(tasks)}; "
+                f"their steps-to-threshold {where}."]
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -87,6 +101,7 @@ def summary_markdown(comparison: Comparison) -> str:
         "",
         markdown(summary_table(comparison)),
     ]
+    parts += _no_threshold_note(comparison)
     if any_few(comparison):
         parts += ["", FEW_NOTE]
     if len(comparison.improvement):

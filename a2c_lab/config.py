@@ -69,6 +69,7 @@ Backend = Enum("Backend", [
     ("sync", "sync"),  # SyncVectorEnv, same-step autoreset
     ("async", "async"),  # AsyncVectorEnv (one process per env), same-step autoreset
     ("native", "native"),  # the env's own vector implementation (NEXT_STEP autoreset, masked)
+    ("envpool", "envpool"),  # one envpool pool (C++) for all of a group's envs (NEXT_STEP autoreset, masked)
 ])
 
 

@@ -1,4 +1,4 @@
-"""The only module that knows gymnasium's API: vector envs, autoreset and seeding.
+"""The only module that knows gymnasium's and envpool's APIs: vector envs, autoreset and seeding.
 
 Whatever the backend, ``VectorEnv.step`` returns a ``VecStep`` in which every row is one
 env's transition with its *true* next observation, and ``valid`` marks the rows that are
@@ -11,6 +11,13 @@ real transitions:
   autoreset: the step that ends an episode returns the final observation, and the *next*
   step returns the reset observation with reward 0 and ignores the action. That row is
   not a transition: ``valid`` is False there, it is neither trained on nor counted.
+* ``envpool`` (opt-in, the ``[fast]`` extra): one C++ pool for all of a group's S x N envs, each
+  env seeded from its own seed's stream (a seed's episodes do not depend on its group). It
+  autoresets as ``native`` does: the step after an episode's end returns the reset observation
+  with reward 0, both flags False and ``elapsed_step`` 0, and ignores the action (masked); a
+  truncation returns the final observation with ``truncated`` True.
+
+``GroupEnvs`` steps a group's envs as one: [S, N, ...] in, [S, N, ...] out (``make_group_envs``).
 
 Box actions are clipped to the space's bounds here, before the env steps; the policy's sample
 (what its log-probability is of) stays unclipped in the rollout.
@@ -19,6 +26,7 @@ Box actions are clipped to the space's bounds here, before the env steps; the po
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import NamedTuple
 
 import gymnasium as gym
@@ -45,6 +53,9 @@ def has_native_vector_env(env_id: str) -> bool:
 
 
 def resolve_backend(env_id: str, backend: Backend) -> Backend:
+    if backend is Backend.envpool:
+        _check_envpool(env_id)
+        return backend
     if backend is Backend.auto:
         return Backend.native if has_native_vector_env(env_id) else Backend.sync
     if backend is Backend.native and not has_native_vector_env(env_id):
@@ -101,6 +112,17 @@ def check_task(env_id: str) -> ActionSpec:
         env.close()
 
 
+def _check_envpool(env_id: str) -> None:
+    try:
+        import envpool  # noqa: PLC0415 (the [fast] extra)
+    except ImportError:
+        raise ConfigError("invalid config: envs.backend=envpool needs envpool: pip install -e \".[fast]\"; "
+                          "allowed without it: auto, sync, async, native") from None
+    if env_id not in envpool.list_all_envs():
+        raise ConfigError(f"invalid config: envs.backend=envpool; envpool has no {env_id}, allowed: auto, sync, "
+                          "async, native (envpool has e.g. CartPole-v1, Acrobot-v1, Pendulum-v1, HalfCheetah-v5)")
+
+
 class VectorEnv:
     """N copies of one task behind one interface, whatever gymnasium's autoreset mode."""
 
@@ -155,3 +177,84 @@ class VectorEnv:
 
     def close(self) -> None:
         self.env.close()
+
+
+class GroupEnvs:
+    """A group's envs as one: each seed's ``VectorEnv`` (gymnasium's backends), stepped in turn."""
+
+    def __init__(self, envs: list[VectorEnv]):
+        self.envs = envs
+        self.num_seeds, self.num_envs = len(envs), envs[0].num_envs
+        self.obs_dim, self.actions, self.num_actions = envs[0].obs_dim, envs[0].actions, envs[0].num_actions
+
+    def reset(self) -> np.ndarray:
+        return np.stack([e.reset() for e in self.envs])  # [S, N, D]
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        """actions [S, N, ...] -> every field [S, N, ...]."""
+        if self.num_seeds == 1:
+            return VecStep(*(x[None] for x in self.envs[0].step(actions[0])))
+        return VecStep(*(np.stack(x) for x in zip(*(e.step(a) for e, a in zip(self.envs, actions)))))
+
+    def close(self) -> None:
+        """Close every seed's envs, even when one fails (after a signal, workers may be gone)."""
+        errors = []
+        for env in self.envs:
+            try:
+                env.close()
+            except Exception as err:  # noqa: BLE001 - close the others, then report it
+                errors.append(err)
+        if errors:
+            raise errors[0]
+
+
+class EnvPool:
+    """All of a group's S x N envs in one envpool pool; seed s's envs take reset seeds from its
+    own stream, so its episodes are the same in any group."""
+
+    def __init__(self, env_id: str, num_envs: int, streams: list[np.random.SeedSequence]):
+        import envpool  # noqa: PLC0415 (the [fast] extra)
+
+        _check_envpool(env_id)
+        self.num_seeds, self.num_envs = len(streams), num_envs
+        # envpool takes int32 seeds: each env's 32-bit reset seed without its top bit
+        seeds = [seed >> 1 for stream in streams for seed in env_seeds(stream, num_envs)]
+        with warnings.catch_warnings():  # its spaces' float64 bounds, which gymnasium casts to float32
+            warnings.filterwarnings("ignore", message=".*precision lowered by casting", category=UserWarning)
+            self.env = envpool.make_gymnasium(env_id, num_envs=len(seeds), seed=seeds)
+            self.obs_dim = int(np.prod(self.env.observation_space.shape))
+            self.actions = action_spec(self.env.action_space)
+        self.num_actions = self.actions.size
+        self._after_episode_end = np.zeros(len(seeds), dtype=bool)
+
+    def _grouped(self, x: np.ndarray, dtype) -> np.ndarray:
+        return np.asarray(x, dtype=dtype).reshape(self.num_seeds, self.num_envs, *x.shape[1:])
+
+    def reset(self) -> np.ndarray:
+        obs, _ = self.env.reset()
+        self._after_episode_end[:] = False
+        return self._grouped(obs, np.float32)
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        flat = actions.reshape(self.num_seeds * self.num_envs, *actions.shape[2:])
+        if self.actions.discrete:
+            flat = flat.astype(np.int32)
+        else:
+            flat = np.clip(flat, self.actions.low, self.actions.high).astype(np.float64)
+        obs, reward, terminated, truncated, _ = self.env.step(flat)
+        valid = ~self._after_episode_end
+        self._after_episode_end = terminated | truncated
+        obs = self._grouped(obs, np.float32)  # at an episode end this *is* the final observation
+        return VecStep(obs, obs, self._grouped(reward, np.float32), self._grouped(terminated, bool),
+                       self._grouped(truncated, bool), self._grouped(valid, bool))
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def make_group_envs(env_id: str, num_envs: int, backend: Backend,
+                    streams: list[np.random.SeedSequence]) -> GroupEnvs | EnvPool:
+    """One seed's ``num_envs`` envs per stream, stepped as one group."""
+    if resolve_backend(env_id, backend) is Backend.envpool:
+        return EnvPool(env_id, num_envs, streams)
+    return GroupEnvs([VectorEnv(env_id, num_envs, backend, stream) for stream in streams])

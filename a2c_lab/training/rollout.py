@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from a2c_lab.runs.episode_stats import NO_EPISODES, Episodes
-from a2c_lab.training.envs import VectorEnv
+from a2c_lab.training.envs import EnvPool, GroupEnvs, VectorEnv
 from a2c_lab.training.normalization import Normalizer
 
 
@@ -38,14 +38,14 @@ Policy = Callable[[np.ndarray], np.ndarray]  # obs [S, N, D] float32 -> actions 
 
 
 class Collector:
-    """Steps each seed's vector env with a policy over all seeds; keeps the current (raw) obs,
-    each seed's running episode stats and env-step count, and the normalisation's statistics
-    (``normalizer``; None: none)."""
+    """Steps a group's envs (``GroupEnvs``, ``EnvPool``, or one ``VectorEnv`` per seed) with a
+    policy over all seeds; keeps the current (raw) obs, each seed's running episode stats and
+    env-step count, and the normalisation's statistics (``normalizer``; None: none)."""
 
-    def __init__(self, envs: Sequence[VectorEnv], start_time: float | Sequence[float],
+    def __init__(self, envs: GroupEnvs | EnvPool | Sequence[VectorEnv], start_time: float | Sequence[float],
                  normalizer: Normalizer | None = None):
-        self.envs = list(envs)
-        self.obs = np.stack([e.reset() for e in self.envs])  # [S, N, D], as the envs give them
+        self.envs = envs if isinstance(envs, (GroupEnvs, EnvPool)) else GroupEnvs(list(envs))
+        self.obs = self.envs.reset()  # [S, N, D], as the envs give them
         seeds, n = self.obs.shape[:2]
         self.normalizer = normalizer
         if normalizer is not None:
@@ -60,7 +60,7 @@ class Collector:
         s, n, d = self.obs.shape
         obs = np.empty((n_steps, s, n, d), dtype=np.float32)
         next_obs = np.empty((n_steps, s, n, d), dtype=np.float32)
-        spec = self.envs[0].actions
+        spec = self.envs.actions
         actions = np.empty((n_steps, s, n, *(() if spec.discrete else (spec.size,))),
                            dtype=np.int64 if spec.discrete else np.float32)
         rewards = np.empty((n_steps, s, n), dtype=np.float32)
@@ -75,11 +75,10 @@ class Collector:
         for t in range(n_steps):
             obs[t] = self.obs if norm is None else norm.normalize(self.obs)
             actions[t] = policy(obs[t])
-            for i, env in enumerate(self.envs):
-                step = env.step(actions[t, i])
-                rewards[t, i], terminated[t, i], truncated[t, i], mask[t, i], next_obs[t, i] = (
-                    step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
-                self.obs[i] = step.obs
+            step = self.envs.step(actions[t])
+            rewards[t], terminated[t], truncated[t], mask[t], next_obs[t] = (
+                step.reward, step.terminated, step.truncated, step.valid, step.next_obs)
+            self.obs[:] = step.obs
             step_time[t] = time.perf_counter()
             if norm is not None:  # next_obs by the statistics obs[t] had; then they learn this step
                 next_obs[t] = norm.normalize(next_obs[t])

@@ -32,7 +32,7 @@ from a2c_lab.runs.tracking import Ended, make_tracker, run_metadata
 from a2c_lab.training.advantages import estimate
 from a2c_lab.training.agents import A2C, Update
 from a2c_lab.training.distributions import Distribution, for_actions
-from a2c_lab.training.envs import VectorEnv
+from a2c_lab.training.envs import EnvPool, GroupEnvs, make_group_envs
 from a2c_lab.training.evaluation import evaluate_greedy
 from a2c_lab.training.networks import ActorCritic
 from a2c_lab.training.normalization import make_normalizer
@@ -179,16 +179,16 @@ def _train(raw_cfgs: list[DictConfig], cfgs: list[Config], run_dirs: list[Path],
         if state is not None:
             run.histories[s].add_arrays(*episode_history(run_dirs[s]))
             run.ended[s] = at
-    envs: list[VectorEnv] = []
+    envs: GroupEnvs | EnvPool | None = None
     with SignalGuard(run.signalled) as guard:
         try:
             seed_everything(seeds[0])  # nothing relies on the global generators; libraries may
-            envs = [VectorEnv(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend, segment_stream(st.train_envs, seg))
-                    for st, seg in zip(run.streams, segments)]
-            model = ActorCritic(envs[0].obs_dim, envs[0].num_actions, cfg.network, init_seeds=[st.init for st in run.streams],
+            envs = make_group_envs(cfg.task.id, cfg.envs.num_envs, cfg.envs.backend,
+                                   [segment_stream(st.train_envs, seg) for st, seg in zip(run.streams, segments)])
+            model = ActorCritic(envs.obs_dim, envs.num_actions, cfg.network, init_seeds=[st.init for st in run.streams],
                                 log_std=dist.learns_log_std).to(cfg.device)
             agent = A2C(model, cfg.agent, acting_streams=[st.acting for st in run.streams], distribution=dist)
-            run.normalizer = make_normalizer(cfg.obs_norm, cfg.gamma, len(envs), envs[0].obs_dim, cfg.envs.num_envs)
+            run.normalizer = make_normalizer(cfg.obs_norm, cfg.gamma, envs.num_seeds, envs.obs_dim, cfg.envs.num_envs)
             if states[0] is not None:
                 checkpoint.restore(agent, states, run.normalizer)  # type: ignore[arg-type]
             _loop(cfg, envs, agent, run, states, guard)
@@ -211,16 +211,17 @@ def _resume_point(state: dict[str, Any] | None) -> Ended | None:
                  update_rows=state["update_rows"])
 
 
-def _close_envs(envs: list[VectorEnv]) -> None:
+def _close_envs(envs: GroupEnvs | EnvPool | None) -> None:
     """Close the envs; after a signal their worker processes may be gone already."""
-    for env in envs:
-        try:
-            env.close()
-        except Exception as err:  # noqa: BLE001 - closing must not mask how the run ended
-            log.warning("closing the envs failed (%s: %s)", type(err).__name__, err)
+    if envs is None:
+        return
+    try:
+        envs.close()
+    except Exception as err:  # noqa: BLE001 - closing must not mask how the run ended
+        log.warning("closing the envs failed (%s: %s)", type(err).__name__, err)
 
 
-def _loop(cfg: Config, envs: list[VectorEnv], agent: A2C, run: SeedRuns, states: list[dict[str, Any] | None],
+def _loop(cfg: Config, envs: GroupEnvs | EnvPool, agent: A2C, run: SeedRuns, states: list[dict[str, Any] | None],
           guard: SignalGuard) -> None:
     """Train until every seed has finished or diverged. Checkpoints every seed still training
     when the group's update count crosses a multiple of ``checkpoint.interval`` env steps (the

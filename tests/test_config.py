@@ -191,3 +191,40 @@ def test_bad_input_fails_before_training_writes_anything(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["status.json"]
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert status["status"] == "not_started" and "gamma=2" in status["reason"] and "(0, 1]" in status["reason"]
+
+
+# The RL Zoo's A2C entries (rl-baselines3-zoo hyperparams/a2c.yml) as the presets must give them:
+# task, n_envs, normalize (obs and reward), learning rate and its schedule, gamma, n_steps, budget.
+ZOO = {
+    "cartpole": ("CartPole-v1", 8, "none", 7e-4, "constant", 0.99, 5, 500_000),
+    "acrobot": ("Acrobot-v1", 16, "obs_reward", 7e-4, "constant", 0.99, 5, 500_000),
+    "lunarlander": ("LunarLander-v3", 8, "none", 8.3e-4, "linear", 0.995, 5, 200_000),
+    "pendulum": ("Pendulum-v1", 8, "obs_reward", 7e-4, "linear", 0.9, 8, 1_000_000),
+    "halfcheetah": ("HalfCheetah-v5", 1, "obs_reward", 7e-4, "constant", 0.99, 5, 1_000_000),
+    "hopper": ("Hopper-v5", 1, "obs_reward", 7e-4, "constant", 0.99, 5, 1_000_000),
+    "walker2d": ("Walker2d-v5", 1, "obs_reward", 7e-4, "constant", 0.99, 5, 1_000_000),
+}
+
+
+@pytest.mark.parametrize("task", sorted(ZOO))
+def test_the_zoo_presets_give_the_zoos_settings(task):
+    c = validate(make_cfg(f"experiment=zoo_{task}"))
+    got = (c.task.id, c.envs.num_envs, c.obs_norm.name.value, c.agent.lr, c.agent.lr_schedule.value, c.gamma,
+           c.n_steps, c.total_steps)
+    assert got == ZOO[task]
+    # SB3's defaults underneath, from sb3_a2c: RMSprop eps 1e-5, clip 0.5, no advantage normalisation
+    assert (c.agent.optimizer.value, c.agent.eps, c.agent.max_grad_norm, c.advantage.normalize) == \
+        ("rmsprop", 1e-5, 0.5, False)
+    if task == "pendulum":  # gae_lambda 0.9, vf_coef 0.4, log_std_init -2 and ortho_init False
+        assert (c.advantage.lam, c.agent.vf_coef, c.network.log_std_init, c.network.init.value) == \
+            (0.9, 0.4, -2.0, "default")
+    else:
+        assert (c.advantage.lam, c.agent.vf_coef, c.network.init.value) == (1.0, 0.5, "orthogonal")
+    assert c.agent.ent_coef == (1e-5 if task == "lunarlander" else 0.0)
+
+
+def test_zoo_cartpole_is_sb3_matched_on_cartpole():
+    from omegaconf import OmegaConf
+    zoo, matched = (OmegaConf.to_container(make_cfg(f"experiment={e}")) for e in ("zoo_cartpole", "sb3_matched"))
+    assert zoo.pop("experiment_name") == "zoo_cartpole" and matched.pop("experiment_name") == "sb3_matched"
+    assert zoo == matched

@@ -1,0 +1,46 @@
+"""The RL Zoo's A2C numbers with many seeds, and whole-run parity with Stable-Baselines3 (issue 20).
+
+    python scripts/zoo.py parity [TASK ...] [--seeds 10] [--runs DIR]   # train both libraries, resumable
+    python scripts/zoo.py parity-report [--runs DIR]                    # results/zoo/parity.csv and .md
+
+Run folders go to --runs (default: ../a2c-lab-runs/zoo beside the checkout, outside its work
+tree); running the same command again resumes a2c-lab's sweeps and skips the SB3 seeds already
+done. The logic is ``a2c_lab/study/zoo.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+from a2c_lab.analysis import tables  # noqa: E402
+from a2c_lab.study.zoo import PARITY, parity_rows, parity_summary, run_parity  # noqa: E402
+
+RUNS = ROOT.parent / "a2c-lab-runs" / "zoo"
+OUT = ROOT / "results" / "zoo"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["parity", "parity-report"])
+    parser.add_argument("tasks", nargs="*", choices=[[], *PARITY], default=[], help="default: every parity task")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 a side (default 10)")
+    parser.add_argument("--runs", type=Path, default=RUNS, help=f"run folders (default {RUNS})")
+    args = parser.parse_args(argv)
+    if args.command == "parity":
+        return max(run_parity(task, list(range(args.seeds)), args.runs.resolve(), ROOT) for task in args.tasks or PARITY)
+    rows = parity_rows(args.runs)
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(OUT / "parity.csv", index=False)
+    summary = parity_summary(rows)
+    (OUT / "parity.md").write_text(tables.markdown(summary.round(3)) + "\n")
+    print(tables.markdown(summary.round(3)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -41,3 +41,21 @@ def test_the_a2c_lab_side_is_the_parity_tasks_config(tmp_path):
     assert command[1:4] == ["-m", "a2c_lab.run", "-m"]
     assert "experiment=sb3_a2c" in command and "obs_norm=obs_reward" in command and "seed=0,1" in command
     assert "eval.interval=0" in command and f"hydra.sweep.dir={tmp_path / 'a2c-lab' / 'halfcheetah'}" in command
+
+
+def test_the_zoo_table_takes_each_seeds_last_greedy_evaluation(tmp_path):
+    from a2c_lab.runs import metrics as M
+    last = [-300.0, -200.0, -100.0, -150.0, -250.0]
+    for seed, value in enumerate(last):
+        run_dir = synthetic.write_run(tmp_path / "table" / "pendulum" / str(seed), np.full(60, -999.0),
+                                      {"task.id": "Pendulum-v1", "task.threshold": None, "seed": seed,
+                                       "total_steps": 4000})
+        rows = [",".join(M.EVAL_COLUMNS), f"2000,1.0,-5000.0,1.0,200", f"4000,2.0,{value},1.0,200"]
+        (run_dir / M.EVAL_FILE).write_text("\n".join(rows) + "\n")
+    table = zoo.zoo_table(tmp_path)
+    assert list(table.columns) == ["task", "budget", "zoo_mean", "zoo_std", "seeds", "iqm", "ci_low", "ci_high",
+                                   "min", "max"]
+    row = table.iloc[0]
+    assert (row.task, row.budget, row.zoo_mean, row.seeds) == ("pendulum", 4000, -163.0, 5)
+    assert row.iqm == pytest.approx(-200.0) and (row["min"], row["max"]) == (-300.0, -100.0)  # IQM trims -300, -100
+    assert zoo.table_command("hopper", tmp_path)[4:6] == ["experiment=zoo_hopper", "logger=none"]

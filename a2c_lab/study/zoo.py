@@ -1,4 +1,11 @@
-"""Parity with Stable-Baselines3 at identical settings, whole runs, seed by seed (issue 20).
+"""The RL Zoo's A2C table with many seeds, and parity with Stable-Baselines3 (issue 20).
+
+The table: each ``experiment=zoo_<task>`` preset trained at the Zoo's budget as one grouped,
+resumable multirun into ``<runs>/table/<task>``; each seed's number is its last greedy
+evaluation (the Zoo's ``benchmark.md`` evaluates one trained agent greedily), reported as the IQM
+across seeds with a 95% CI and the range, beside the Zoo's published mean +- std.
+
+Parity, at identical settings, whole runs, seed by seed:
 
 a2c-lab trains each task as one grouped Hydra multirun (``python -m a2c_lab.run -m ...``, resumable
 with ``resume=auto``); SB3's A2C trains each seed in a process of its own, which writes the seed's
@@ -20,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from a2c_lab.analysis import load_runs
+from a2c_lab.analysis.run_reader import read_run
+from a2c_lab.runs import metrics as M
 from a2c_lab.analysis.statistics import bootstrap_ci, iqm, probability_of_improvement
 
 FINAL = 100  # episodes in the final return
@@ -129,3 +138,38 @@ def parity_summary(rows: pd.DataFrame) -> pd.DataFrame:
                             ci_high=float(high), min=float(values.min()), max=float(values.max()),
                             p_a2c_lab_better=p[0], p_low=p[1], p_high=p[2]))
     return pd.DataFrame(out)
+
+
+# task -> (seeds, the Zoo's benchmark.md mean and std: one agent, greedy, over its evaluation episodes)
+ZOO_TABLE = {
+    "cartpole": (5, 500.0, 0.0), "acrobot": (5, -83.4, 17.2), "lunarlander": (10, 155.8, 80.4),
+    "pendulum": (5, -163.0, 103.2), "halfcheetah": (5, 3041.0, 157.0), "hopper": (5, 733.0, 377.0),
+    "walker2d": (5, 582.0, 128.0),
+}
+
+
+def table_command(task: str, runs: Path, seeds: int | None = None) -> list[str]:
+    n = seeds or ZOO_TABLE[task][0]
+    return [sys.executable, "-m", "a2c_lab.run", "-m", f"experiment=zoo_{task}", "logger=none", "progress=false",
+            f"seed={','.join(map(str, range(n)))}", f"hydra.sweep.dir={runs / 'table' / task}"]
+
+
+def zoo_table(runs: Path) -> pd.DataFrame:
+    """One row per task with finished runs: task, budget, zoo_mean, zoo_std, seeds, iqm, ci_low,
+    ci_high, min, max (of each seed's last greedy evaluation)."""
+    rows = []
+    for task, (_, zoo_mean, zoo_std) in ZOO_TABLE.items():
+        sweep = runs / "table" / task
+        if not sweep.is_dir():
+            continue
+        loaded = load_runs([sweep])
+        finished = loaded.included[loaded.included["status"].isin(["finished", "diverged"])]
+        greedy = np.array([read_run(Path(d)).evals[M.EVAL_RETURN_MEAN].iloc[-1] for d in finished["run_dir"]])
+        if not len(greedy):
+            continue
+        low, high = bootstrap_ci(greedy, iqm)
+        rows.append(dict(task=task, budget=int(finished["env_steps"].max()), zoo_mean=zoo_mean, zoo_std=zoo_std,
+                         seeds=len(greedy), iqm=float(iqm(greedy)), ci_low=float(low), ci_high=float(high),
+                         min=float(greedy.min()), max=float(greedy.max())))
+    return pd.DataFrame(rows, columns=["task", "budget", "zoo_mean", "zoo_std", "seeds", "iqm", "ci_low", "ci_high",
+                                       "min", "max"])

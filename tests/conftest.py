@@ -1,8 +1,18 @@
-"""Shared test helpers: config composition, a tiny deterministic env with a time limit, and
-synthetic run folders with curves the tests choose."""
+"""Shared test helpers: config composition, a tiny deterministic env with a time limit,
+synthetic run folders with curves the tests choose, and one real run killed part-way.
+
+Folders that cost time to make are made once per session and shared: a test that may change
+its folders gets a copy (``constant_sweep``, ``learning_sweeps``); a test that only reads one
+gets the folder itself (``killed_run``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -13,6 +23,7 @@ from omegaconf import DictConfig
 
 import synthetic_runs as synthetic
 from a2c_lab.config import register_configs
+from a2c_lab.runs import metrics as M
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 COUNTER_ID = "A2CLabTest/Counter-v0"
@@ -98,12 +109,10 @@ EPISODES = 200
 TOTAL_STEPS = 4000  # one episode every 20 env steps
 
 
-@pytest.fixture
-def constant_sweep(tmp_path: Path) -> Path:
-    """Two variants (agent split and shared) x 5 seeds; each run's episodes all return
-    the same value. Folder names say nothing about the variant: labels must come from
-    the configs."""
-    sweep = tmp_path / "2026-01-01_00-00-00_agents"
+@pytest.fixture(scope="session")
+def constant_sweep_template(tmp_path_factory) -> Path:
+    """Written once per session; tests get a copy (``constant_sweep``)."""
+    sweep = tmp_path_factory.mktemp("constant_sweep") / "2026-01-01_00-00-00_agents"
     job = 0
     for agent, values in (("split", SPLIT_RETURNS), ("shared", SHARED_RETURNS)):
         for seed, value in enumerate(values):
@@ -116,9 +125,17 @@ def constant_sweep(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def learning_sweeps(tmp_path: Path) -> list[Path]:
-    """Two small sweeps with CartPole-like learning curves: agents on CartPole (3 seeds),
-    and td vs gae on Acrobot (2 seeds)."""
+def constant_sweep(tmp_path: Path, constant_sweep_template: Path) -> Path:
+    """Two variants (agent split and shared) x 5 seeds; each run's episodes all return
+    the same value. Folder names say nothing about the variant: labels must come from
+    the configs. A copy of the session's template, in this test's tmp_path: tests change it."""
+    return Path(shutil.copytree(constant_sweep_template, tmp_path / constant_sweep_template.name))
+
+
+@pytest.fixture(scope="session")
+def learning_sweeps_template(tmp_path_factory) -> list[Path]:
+    """Written once per session; tests get a copy (``learning_sweeps``)."""
+    tmp_path = tmp_path_factory.mktemp("learning_sweeps")
     cartpole = synthetic.write_sweep(
         tmp_path / "runs" / "sweeps" / "2026-01-01_00-00-00_agents",
         {"split": {"agent.name": "split"}, "shared": {"agent.name": "shared"}}, seeds=range(3), total_steps=20_000)
@@ -128,3 +145,39 @@ def learning_sweeps(tmp_path: Path) -> list[Path]:
          "gae": {"advantage.name": "gae", "task.id": "Acrobot-v1", "task.threshold": 400.0}},
         seeds=range(2), total_steps=20_000)
     return [cartpole, acrobot]
+
+
+@pytest.fixture
+def learning_sweeps(tmp_path: Path, learning_sweeps_template: list[Path]) -> list[Path]:
+    """Two small sweeps with CartPole-like learning curves: agents on CartPole (3 seeds),
+    and td vs gae on Acrobot (2 seeds), under ``tmp_path/runs/sweeps/``. A copy of the
+    session's template: tests change it."""
+    root = learning_sweeps_template[0].parents[2]  # <template>/runs/sweeps/<sweep>
+    shutil.copytree(root / "runs", tmp_path / "runs")
+    return [tmp_path / sweep.relative_to(root) for sweep in learning_sweeps_template]
+
+
+@pytest.fixture(scope="session")
+def killed_run(tmp_path_factory) -> Path:
+    """A real run (``python -m a2c_lab.run``, no W&B, one env, no end in sight) killed with
+    SIGKILL once its updates.csv holds 20 kB (about a hundred updates), so it never got to say
+    so. Started once per session; the tests that read it (tests/test_trust.py,
+    tests/test_trainer.py) only read it."""
+    tmp = tmp_path_factory.mktemp("killed")
+    run_dir = tmp / "run"
+    repo = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "a2c_lab.run", "logger=none", "eval.interval=0", "progress=false",
+         "total_steps=1000000000", "envs=single", f"hydra.run.dir={run_dir}"],
+        cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    updates = run_dir / M.UPDATES_FILE
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and (
+            not updates.exists() or updates.stat().st_size < 20_000):
+        time.sleep(0.1)
+    if proc.poll() is None:  # a run that ended by itself is left to the tests' checks
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    return run_dir

@@ -33,6 +33,7 @@ def _environment():
     return {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
 
 
+@pytest.mark.slow  # the script in a process; the fast tier runs its main() and draws the figures in process
 def test_compare_script_writes_non_empty_figures_and_tables(learning_sweeps, tmp_path):
     out = tmp_path / "report"
     done = subprocess.run(

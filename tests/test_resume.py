@@ -1,5 +1,8 @@
 """Runs that resume where they stopped (issue 11): per-seed checkpoints, exactly-once metric files,
-refusals, skipped finished runs, regrouped sweeps and submitit's preemption."""
+refusals, skipped finished runs, regrouped sweeps and submitit's preemption.
+
+The checkpoint tests run in process (the fast tier); the runs from the command line (stopped by
+a signal, started again, refused) take seconds each: ``slow``, run by the full suite (CI runs it)."""
 
 from __future__ import annotations
 
@@ -137,6 +140,7 @@ def test_a_restored_group_continues_exactly(tmp_path, fast_cfg):
 
 # --- resuming from the command line -----------------------------------------------------------------
 
+@pytest.mark.slow  # SIGKILL, then a 60k-step run with W&B
 def test_a_killed_run_started_again_resumes_exactly_once(tmp_path):
     """SIGKILL part-way, then the same command: it resumes from its checkpoint and ends with
     continuous metrics; W&B has two offline segments of one run id."""
@@ -162,6 +166,7 @@ def test_a_killed_run_started_again_resumes_exactly_once(tmp_path):
     assert len(segments) == 2 and len({p.folder.name.rsplit("-", 1)[1] for p in segments}) == 1
 
 
+@pytest.mark.slow  # four commands, a process each
 def test_finished_runs_are_skipped_and_another_config_is_refused(tmp_path):
     run_dir = tmp_path / "run"
     args = ["total_steps=800", "logger=none", *QUIET, f"hydra.run.dir={run_dir}"]
@@ -181,6 +186,7 @@ def test_finished_runs_are_skipped_and_another_config_is_refused(tmp_path):
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file() and p.suffix not in (".lock", ".log")} == files
 
 
+@pytest.mark.slow  # two runs stopped by SIGTERM, a process each; the fast tier: the checkpoint tests above
 def test_seeds_stopped_at_different_updates_resume_as_one_group(tmp_path, fast_cfg):
     """Two runs stopped by SIGTERM at different points (a checkpoint at the signal: nothing logged
     after it), then resumed together: two sub-groups, one after the other, both continuous."""

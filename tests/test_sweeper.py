@@ -3,7 +3,11 @@ and the group job (``a2c_lab.sweeps.groups``).
 
 Pure functions first (grouping, group sizes, the override contract, the summary), then real
 multiruns through ``python -m a2c_lab.run -m`` in subprocesses, compared with what
-``hydra/sweeper=basic`` writes for the same command.
+``hydra/sweeper=basic`` writes for the same command. Each takes seconds: the fast tier keeps a
+sweep the sweeper refuses before any job starts and a hand-written group of two seeds from the
+command line; the sweeps themselves (against the basic sweeper's folders, under every launcher,
+from an installed copy, with W&B, with a crash, in the default folder) are ``slow``: the full
+suite, which CI runs.
 """
 
 from __future__ import annotations
@@ -185,6 +189,7 @@ def basic_sweep(tmp_path_factory) -> Path:
     return tmp / "sweep"
 
 
+@pytest.mark.slow  # two sweeps of six jobs (this one and the basic sweeper's), a process each
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_grouped_sweep_writes_the_run_folders_basic_writes(tmp_path, basic_sweep, launcher):
     sweep = tmp_path / "sweep"
@@ -230,6 +235,7 @@ def test_grouped_sweep_writes_the_run_folders_basic_writes(tmp_path, basic_sweep
     assert [g["jobs"] for g in plan["groups"]] == [[0, 1, 2], [3, 4, 5]]
 
 
+@pytest.mark.slow  # a whole sweep; the fast tier: tests/test_groups.py's crash in a group, in process
 def test_a_crash_in_a_group_marks_every_seed(tmp_path):
     """Three seeds in one group; the second one's env crashes mid-run. The seeds train as one
     computation in one process, so the crash stops the group and every unfinished seed's folder
@@ -284,6 +290,7 @@ def test_hand_written_group_in_a_single_run(tmp_path):
         assert json.loads((run / str(index) / M.STATUS_FILE).read_text())["status"] == "finished"
 
 
+@pytest.mark.slow  # a launcher's processes
 def test_submitit_local_runs_a_group_as_one_task(tmp_path):
     sweep = tmp_path / "sweep"
     out = a2c("-m", "seed=0,1", *SMALL, *LAUNCHERS["submitit_local"], f"hydra.sweep.dir={sweep}", cwd=tmp_path)
@@ -296,6 +303,7 @@ def test_submitit_local_runs_a_group_as_one_task(tmp_path):
         assert OmegaConf.load(sweep / str(n) / ".hydra" / "config.yaml").seed == n
 
 
+@pytest.mark.slow  # a pip install and a sweep
 def test_plugin_is_discovered_from_an_installed_copy(tmp_path):
     """A non-editable install (no source tree on the path), run from another folder."""
     src = tmp_path / "src"
@@ -331,6 +339,7 @@ def test_plugin_is_discovered_from_an_installed_copy(tmp_path):
     assert (work / "sweep" / ".groups" / "0").is_dir()
 
 
+@pytest.mark.slow  # W&B runs in a subprocess
 def test_grouped_seeds_each_get_their_own_wandb_run(tmp_path):
     """Default logger (W&B offline): one run per seed folder, finished, in the sweep's W&B group."""
     try:
@@ -352,6 +361,7 @@ def test_grouped_seeds_each_get_their_own_wandb_run(tmp_path):
         assert run.info["config"]["seed"] == n and run.info["config"]["seeds"] == []
 
 
+@pytest.mark.slow  # a sweep and compare.py, each a process
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_the_default_sweep_folder_is_one_folder(tmp_path, launcher):
     """With the default hydra.sweep.dir (a time stamp to the microsecond), every job, every group

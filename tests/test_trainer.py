@@ -2,11 +2,6 @@
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -128,17 +123,10 @@ def test_failed_run_is_marked_failed_and_keeps_its_rows(tmp_path, fast_cfg, monk
     assert not (tmp_path / m.SUMMARY_FILE).exists()
 
 
-def test_sigkill_keeps_every_completed_update(tmp_path):
-    run_dir = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "a2c_lab.run", "logger=none", "eval.interval=0", "total_steps=100000000",
-         "envs=single", f"hydra.run.dir={run_dir}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def test_sigkill_keeps_every_completed_update(killed_run):
+    """A run killed by SIGKILL part-way (the session's ``killed_run``, tests/conftest.py)."""
+    run_dir = killed_run
     updates = run_dir / m.UPDATES_FILE
-    deadline = time.time() + 60
-    while time.time() < deadline and (not updates.exists() or updates.stat().st_size < 20_000):
-        time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
     lines = updates.read_text().splitlines()
     assert len(lines) > 50
     rows = read_csv(updates)

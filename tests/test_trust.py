@@ -1,6 +1,11 @@
 """What a run records about itself is true (issue 9): divergence, signals, one run per folder,
 full disks and config errors, each checked where the user sees it: the exit code, the message,
-status.json, the W&B run's state and the files that survive."""
+status.json, the W&B run's state and the files that survive.
+
+Most checks here start whole a2c-lab processes (a signal, SIGKILL, a full disk, W&B), seconds
+each: those marked ``slow`` run in the full suite (CI runs it). The fast tier keeps divergence
+in process, SIGKILL (one killed run, shared with tests/test_trainer.py), one config error and a
+Hydra error from the command line."""
 
 from __future__ import annotations
 
@@ -75,6 +80,7 @@ def test_divergence_stops_at_the_bad_update_and_keeps_the_good_ones(tmp_path, fa
         assert summary[m.LAST100_RETURN] == pytest.approx(sum(last) / len(last))
 
 
+@pytest.mark.slow  # a W&B run in a subprocess; the fast tier checks divergence in process (above)
 def test_divergence_from_the_command_line(tmp_path):
     """Exit code 3, one message naming the update, and the W&B run failed with that code."""
     run_dir = tmp_path / "run"
@@ -90,6 +96,7 @@ def test_divergence_from_the_command_line(tmp_path):
 
 # --- signals ----------------------------------------------------------------------------------
 
+@pytest.mark.slow  # three runs with W&B
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_signal_marks_the_run_interrupted(tmp_path, sig):
     run_dir = tmp_path / "run"
@@ -149,6 +156,7 @@ def test_a_signal_stops_a_sweep_under_every_launcher(tmp_path, launcher, target)
 
 # --- one run per folder -----------------------------------------------------------------------
 
+@pytest.mark.slow  # four commands, two of them W&B runs
 def test_one_folder_holds_one_run(tmp_path):
     run_dir = tmp_path / "reuse"
     first = a2c("seed=0", "total_steps=400", *QUIET, f"hydra.run.dir={run_dir}", cwd=tmp_path)
@@ -181,6 +189,7 @@ def test_one_folder_holds_one_run(tmp_path):
     assert run.info["config"]["seed"] == 7
 
 
+@pytest.mark.slow  # a run and a second command while it lives, then SIGTERM
 def test_a_live_run_keeps_its_folder(tmp_path):
     run_dir = tmp_path / "live"
     proc = start(FOREVER, *QUIET, "logger=none", f"hydra.run.dir={run_dir}", cwd=tmp_path)
@@ -195,17 +204,14 @@ def test_a_live_run_keeps_its_folder(tmp_path):
     assert read_json(run_dir / m.STATUS_FILE)["status"] == "interrupted"
 
 
-def test_sigkill_leaves_a_dead_run_that_says_so(tmp_path):
-    run_dir = tmp_path / "killed"
-    proc = start(FOREVER, *QUIET, "logger=none", f"hydra.run.dir={run_dir}", cwd=tmp_path)
-    wait_for_updates(run_dir)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=60)
-    status = read_status(run_dir)
+def test_sigkill_leaves_a_dead_run_that_says_so(killed_run):
+    """A run killed by SIGKILL part-way (the session's ``killed_run``, tests/conftest.py)."""
+    status = read_status(killed_run)
     assert status.status == "running" and not status.live and status.dead
     assert "killed" in status.describe()
 
 
+@pytest.mark.slow  # two whole runs from the command line
 def test_default_folders_are_unique_to_the_microsecond(tmp_path):
     for _ in range(2):
         out = a2c("total_steps=40", "logger=none", *QUIET, cwd=tmp_path)
@@ -217,6 +223,7 @@ def test_default_folders_are_unique_to_the_microsecond(tmp_path):
 
 # --- a full disk --------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a whole process under ulimit -f
 def test_a_full_disk_still_leaves_a_true_status(tmp_path):
     """``ulimit -f`` stops every file at 100 KiB part-way: the run says failed and why."""
     run_dir = tmp_path / "full"
@@ -234,8 +241,9 @@ def test_a_full_disk_still_leaves_a_true_status(tmp_path):
 
 @pytest.mark.parametrize("override,message", [
     ("gamma=1.5", "invalid config: gamma=1.5; allowed: (0, 1]"),
-    ("seed=-1", "invalid config: seed=-1; allowed: an integer in [0, 2**32 - 1]"),
-    ("agent.ent_coef=inf", "invalid config: agent.ent_coef=inf"),
+    # a process each: the fast tier keeps one (tests/test_config.py checks every refusal in process)
+    pytest.param("seed=-1", "invalid config: seed=-1; allowed: an integer in [0, 2**32 - 1]", marks=pytest.mark.slow),
+    pytest.param("agent.ent_coef=inf", "invalid config: agent.ent_coef=inf", marks=pytest.mark.slow),
 ])
 def test_a_config_error_is_one_message_and_exit_code_2(tmp_path, override, message):
     run_dir = tmp_path / "run"

@@ -9,6 +9,10 @@ summary). Nothing is mocked, except one injected W&B failure in
 The multirun tests (``slow``) sweep ``seed=0,1`` x ``task.id=CartPole-v1,A2cLabCrash-v0``
 under the basic, joblib and submitit_local launchers; the crashing task and a probe that
 records each job's process id come from ``tests/job_probe.py`` through a Hydra callback.
+
+Each W&B process takes seconds: the whole-process runs are ``slow`` too (the full suite, which
+CI runs); the fast tier keeps a real offline W&B run in process, read back from its files
+(``test_wandb_error_mid_run_keeps_local_files``), and the parts that need no run.
 """
 
 from __future__ import annotations
@@ -197,6 +201,7 @@ def check_failed(run: WandbRun, run_dir: Path, message: str) -> None:
 
 # --- one run ------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a W&B run in a subprocess
 def test_single_run_offline(tmp_path):
     """Default logger: one offline run in the run folder, env_step x-axis, config and summary."""
     out = a2c("total_steps=2000", "eval.interval=1000", "logger.tags=[smoke]", f"hydra.run.dir={tmp_path}/runs/{STAMPED}",
@@ -234,6 +239,7 @@ def test_single_run_offline(tmp_path):
         assert config["meta"]["versions"][package]
 
 
+@pytest.mark.slow  # a run in a fresh interpreter
 def test_logger_none_writes_no_wandb_files(tmp_path):
     """logger=none: no W&B folder anywhere, W&B never imported, the local files complete."""
     script = textwrap.dedent(f"""
@@ -258,6 +264,7 @@ def test_logger_none_writes_no_wandb_files(tmp_path):
     assert read_csv(run_dir / m.EPISODES_FILE) and read_csv(run_dir / m.UPDATES_FILE) and read_csv(run_dir / m.EVAL_FILE)
 
 
+@pytest.mark.slow  # a process each
 @pytest.mark.parametrize("ask", ["config", "env"])
 def test_online_without_credentials_fails_at_start(tmp_path, ask):
     """Online with no key, no .netrc and no W&B settings: a clear error before any training."""
@@ -275,6 +282,7 @@ def test_online_without_credentials_fails_at_start(tmp_path, ask):
     assert read_json(tmp_path / "run" / m.STATUS_FILE)["status"] == "failed"
 
 
+@pytest.mark.slow  # a W&B run in a subprocess
 def test_crashed_run_is_marked_failed(tmp_path):
     """A run that raises mid-training: its W&B run failed with a non-zero exit code, its data kept.
 

@@ -20,8 +20,10 @@ def write_part(root: Path, part: str, values, overrides: dict, first_job: int = 
                             {"task.id": "CartPole-v1", "seed": i, "total_steps": 4000, **overrides})
 
 
-@pytest.fixture
-def study(tmp_path):
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The report written once for the module's tests, which only read it."""
+    tmp_path = tmp_path_factory.mktemp("study")
     root = tmp_path / "runs" / "study"
     write_part(root, "cartpole/base", BASE, {"agent.max_grad_norm": None})  # the study's base did not clip
     write_part(root, "cartpole/estimator_td", TD, {"advantage.name": "td", "advantage.lam": 0.0,

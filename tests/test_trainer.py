@@ -2,7 +2,6 @@
 
 import csv
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,6 @@ from a2c_lab.training.networks import ActorCritic
 from a2c_lab.training.rollout import Rollout
 from a2c_lab.training.trainer import train
 from a2c_lab.validation import validate
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def read_csv(path):

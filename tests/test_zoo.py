@@ -50,7 +50,7 @@ def test_the_zoo_table_takes_each_seeds_last_greedy_evaluation(tmp_path):
         run_dir = synthetic.write_run(tmp_path / "table" / "pendulum" / str(seed), np.full(60, -999.0),
                                       {"task.id": "Pendulum-v1", "task.threshold": None, "seed": seed,
                                        "total_steps": 4000})
-        rows = [",".join(M.EVAL_COLUMNS), f"2000,1.0,-5000.0,1.0,200", f"4000,2.0,{value},1.0,200"]
+        rows = [",".join(M.EVAL_COLUMNS), "2000,1.0,-5000.0,1.0,200", f"4000,2.0,{value},1.0,200"]
         (run_dir / M.EVAL_FILE).write_text("\n".join(rows) + "\n")
     table = zoo.zoo_table(tmp_path)
     assert list(table.columns) == ["task", "budget", "zoo_mean", "zoo_std", "seeds", "iqm", "ci_low", "ci_high",

@@ -110,3 +110,12 @@ def test_runs_train_grouped_and_one_seed_at_a_time(tmp_path, fast_cfg, task):
         meta = json.loads((tmp_path / run / m.META_FILE).read_text())
         assert meta["backend"] == "envpool"
         assert len((tmp_path / run / m.EVAL_FILE).read_text().splitlines()) == 3
+
+
+def test_the_report_says_which_backend_a_run_used(tmp_path, fast_cfg):
+    from a2c_lab.analysis import load_runs
+    trainer.train(fast_cfg("envs.backend=envpool", "total_steps=400"), tmp_path / "pool")
+    trainer.train(fast_cfg("total_steps=400"), tmp_path / "auto")  # auto: CartPole's native vector env
+    runs = load_runs([tmp_path]).runs
+    runs = runs.set_index(runs["run_dir"].map(lambda d: d.rsplit("/", 1)[-1]))
+    assert runs.loc["pool", "backend"] == "envpool" and runs.loc["auto", "backend"] == "native"

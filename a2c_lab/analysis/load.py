@@ -42,7 +42,8 @@ from the run's own episodes.csv (summary.json is only cross-checked): ``final_re
 (mean of the last 100 episodes), ``last20_return``, ``steps_to_threshold``, ``threshold``,
 ``episodes``, ``env_steps``, ``wall_time`` and ``sps``; and ``auc``, the run's own
 ``summary/auc`` (the mean height of its last-20 learning curve over the env steps it trained; NaN
-where summary.json lacks it).
+where summary.json lacks it); ``backend``, the env backend the run actually used (meta.json's,
+e.g. ``native`` where the config said ``auto``; empty for runs that predate it).
 
 Problems with a folder (no config, a config that is not a2c-lab's, an unreadable file,
 a run that failed, was killed or is still running, a disagreeing summary.json) are reported
@@ -78,7 +79,7 @@ TIDY_COLUMNS = (
 RUN_COLUMNS = (
     "run_id", "run_dir", "task", "agent", "network", "advantage", "num_envs", "variant",
     "panel", "seed", "status", "included", "reason", "episodes", "env_steps", "wall_time",
-    "sps", "final_return", "last20_return", "threshold", "steps_to_threshold", "auc",
+    "sps", "final_return", "last20_return", "threshold", "steps_to_threshold", "auc", "backend",
 )
 
 FINAL_WINDOW = 100  # episodes in the final-performance mean (and in steps to threshold)
@@ -151,6 +152,7 @@ def _run_figures(run: RunRecord, threshold: float | None) -> dict:
         threshold=np.nan if threshold is None else float(threshold),
         steps_to_threshold=np.nan if reached is None else float(reached),
         auc=_summary_number(run.summary, M.AUC),
+        backend=(run.meta or {}).get("backend"),
     )
     claimed = (run.summary or {}).get(M.LAST100_RETURN)
     if isinstance(claimed, (int, float)) and not math.isclose(claimed, figures["final_return"], rel_tol=1e-6, abs_tol=1e-6):

@@ -237,6 +237,7 @@ class RunRecord:
     updates: pd.DataFrame | None = None
     evals: pd.DataFrame | None = None
     summary: dict | None = None
+    meta: dict | None = None  # meta.json (the env backend used, versions...); None when absent or unreadable
 
     @property
     def diverged(self) -> bool:
@@ -270,6 +271,10 @@ def read_run(run_dir: Path) -> RunRecord:
         run.updates = read_csv(run_dir / M.UPDATES_FILE, (M.ENV_STEP, M.WALL_TIME))
         run.evals = read_csv(run_dir / M.EVAL_FILE, (M.ENV_STEP, M.WALL_TIME), optional=True)
         run.summary = read_json(run_dir / M.SUMMARY_FILE)
+        try:
+            run.meta = read_json(run_dir / M.META_FILE)
+        except BadRun:  # provenance only: the run's results stand without it
+            run.meta = None
         if len(run.episodes) == 0:
             raise BadRun(f"no finished episodes in {M.EPISODES_FILE}"
                          + (" (it diverged before the first episode ended)" if run.diverged else ""))

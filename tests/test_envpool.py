@@ -119,3 +119,15 @@ def test_the_report_says_which_backend_a_run_used(tmp_path, fast_cfg):
     runs = load_runs([tmp_path]).runs
     runs = runs.set_index(runs["run_dir"].map(lambda d: d.rsplit("/", 1)[-1]))
     assert runs.loc["pool", "backend"] == "envpool" and runs.loc["auto", "backend"] == "native"
+
+
+def test_the_same_task_check_counts_episodes_and_its_sensitivity():
+    from a2c_lab.bench.same_task import compare, detectable_shift
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 2000), rng.normal(0, 1, 2000)
+    # c(0.01) * sqrt(2 / 2000) / (peak density 1 / sqrt(2 pi)) = 0.129 for a unit normal
+    assert detectable_shift(a, b) == pytest.approx(1.628 * np.sqrt(2 / 2000) * np.sqrt(2 * np.pi), rel=0.1)
+    rows = compare("CartPole-v1", "random", 64, None, seed=0)
+    assert [r["metric"] for r in rows] == ["return", "length"] and rows[0]["episodes"] == 64
+    assert rows[0]["gym_mean"] == rows[1]["gym_mean"]  # CartPole: a reward of 1 a step
+    assert 10 < rows[0]["envpool_mean"] < 40 and 0 <= rows[0]["p_value"] <= 1

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from a2c_lab.analysis import load_runs
-from a2c_lab.analysis.run_reader import read_run
+from a2c_lab.analysis.run_reader import NoRunsError, read_run
 from a2c_lab.runs import metrics as M
 from a2c_lab.analysis.statistics import bootstrap_ci, iqm, probability_of_improvement
 
@@ -162,7 +162,10 @@ def zoo_table(runs: Path) -> pd.DataFrame:
         sweep = runs / "table" / task
         if not sweep.is_dir():
             continue
-        loaded = load_runs([sweep])
+        try:
+            loaded = load_runs([sweep])
+        except NoRunsError:  # none finished yet
+            continue
         finished = loaded.included[loaded.included["status"].isin(["finished", "diverged"])]
         greedy = np.array([read_run(Path(d)).evals[M.EVAL_RETURN_MEAN].iloc[-1] for d in finished["run_dir"]])
         if not len(greedy):

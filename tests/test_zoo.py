@@ -59,3 +59,9 @@ def test_the_zoo_table_takes_each_seeds_last_greedy_evaluation(tmp_path):
     assert (row.task, row.budget, row.zoo_mean, row.seeds) == ("pendulum", 4000, -163.0, 5)
     assert row.iqm == pytest.approx(-200.0) and (row["min"], row["max"]) == (-300.0, -100.0)  # IQM trims -300, -100
     assert zoo.table_command("hopper", tmp_path)[4:6] == ["experiment=zoo_hopper", "logger=none"]
+
+
+def test_a_task_with_no_finished_run_is_left_out_of_the_table(tmp_path):
+    synthetic.write_run(tmp_path / "table" / "acrobot" / "0", np.full(20, -500.0),
+                        {"task.id": "Acrobot-v1", "seed": 0, "total_steps": 4000}, status="interrupted")
+    assert zoo.zoo_table(tmp_path).empty

@@ -14,9 +14,12 @@ their returns and lengths compared with a two-sample Kolmogorov-Smirnov test at 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ALPHA = 0.01
 NUM_ENVS = 16
@@ -92,3 +95,23 @@ def compare(task: str, label: str, count: int, policy: Callable | None, seed: in
                          same_at_alpha=bool(test.pvalue >= ALPHA),
                          detectable_shift=detectable_shift(gym, pool) if metric == "return" else np.nan))
     return rows
+
+
+def learning_rows(sweep) -> pd.DataFrame:
+    """A sweep over ``envs.backend`` (e.g. native,envpool): one row per run with its backend, seed,
+    steps to the task's threshold (NaN: never) and final return."""
+    from a2c_lab.analysis import load_runs  # noqa: PLC0415
+
+    runs = load_runs([sweep]).included
+    return runs[["backend", "seed", "steps_to_threshold", "final_return"]].sort_values(["backend", "seed"])
+
+
+def learning_summary(rows: pd.DataFrame) -> dict:
+    """P(envpool's run beats gymnasium's) on steps to threshold (fewer is better; never = infinitely
+    many) and on final return, each with its 95% bootstrap CI."""
+    from a2c_lab.analysis import probability_of_improvement  # noqa: PLC0415
+
+    pool, gym = rows[rows["backend"] == "envpool"], rows[rows["backend"] != "envpool"]
+    steps = [np.nan_to_num(-g["steps_to_threshold"].to_numpy(), nan=-np.inf) for g in (pool, gym)]
+    return {"steps_to_threshold": probability_of_improvement(*steps),
+            "final_return": probability_of_improvement(pool["final_return"].to_numpy(), gym["final_return"].to_numpy())}

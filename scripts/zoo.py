@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from a2c_lab.analysis import tables  # noqa: E402
 from a2c_lab.study.zoo import (PARITY, ZOO_TABLE, parity_rows, parity_summary, run_parity,  # noqa: E402
-                               table_command, zoo_table)
+                               table_command, table_runs, zoo_table)
 
 RUNS = ROOT.parent / "a2c-lab-runs" / "zoo"
 OUT = ROOT / "results" / "zoo"
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return max(subprocess.call(table_command(task, args.runs.resolve(), args.seeds), cwd=ROOT)
                    for task in args.tasks or ZOO_TABLE)
     if args.command == "table-report":
+        table_runs(args.runs).to_csv(OUT / "table_runs.csv", index=False)  # one row per run
         table = zoo_table(args.runs)
         table.to_csv(OUT / "zoo.csv", index=False)
         print(tables.markdown(table.round(1)))

@@ -154,24 +154,37 @@ def table_command(task: str, runs: Path, seeds: int | None = None) -> list[str]:
             f"seed={','.join(map(str, range(n)))}", f"hydra.sweep.dir={runs / 'table' / task}"]
 
 
+def table_runs(runs: Path) -> pd.DataFrame:
+    """One row per finished (or diverged) run of the table: task, seed, status, env_steps, its last
+    greedy evaluation and its final training return (last-100 mean)."""
+    rows = []
+    for task in ZOO_TABLE:
+        sweep = runs / "table" / task
+        try:
+            loaded = load_runs([sweep]) if sweep.is_dir() else None
+        except NoRunsError:  # none finished yet
+            loaded = None
+        if loaded is None:
+            continue
+        for run in loaded.included[loaded.included["status"].isin(["finished", "diverged"])].itertuples():
+            rows.append(dict(task=task, seed=int(run.seed), status=run.status, env_steps=int(run.env_steps),
+                             greedy_return=float(read_run(Path(run.run_dir)).evals[M.EVAL_RETURN_MEAN].iloc[-1]),
+                             final_return=float(run.final_return)))
+    return pd.DataFrame(rows, columns=["task", "seed", "status", "env_steps", "greedy_return", "final_return"])
+
+
 def zoo_table(runs: Path) -> pd.DataFrame:
     """One row per task with finished runs: task, budget, zoo_mean, zoo_std, seeds, iqm, ci_low,
     ci_high, min, max (of each seed's last greedy evaluation)."""
     rows = []
+    per_run = table_runs(runs)
     for task, (_, zoo_mean, zoo_std) in ZOO_TABLE.items():
-        sweep = runs / "table" / task
-        if not sweep.is_dir():
+        done = per_run[per_run["task"] == task]
+        if done.empty:
             continue
-        try:
-            loaded = load_runs([sweep])
-        except NoRunsError:  # none finished yet
-            continue
-        finished = loaded.included[loaded.included["status"].isin(["finished", "diverged"])]
-        greedy = np.array([read_run(Path(d)).evals[M.EVAL_RETURN_MEAN].iloc[-1] for d in finished["run_dir"]])
-        if not len(greedy):
-            continue
+        greedy = done["greedy_return"].to_numpy()
         low, high = bootstrap_ci(greedy, iqm)
-        rows.append(dict(task=task, budget=int(finished["env_steps"].max()), zoo_mean=zoo_mean, zoo_std=zoo_std,
+        rows.append(dict(task=task, budget=int(done["env_steps"].max()), zoo_mean=zoo_mean, zoo_std=zoo_std,
                          seeds=len(greedy), iqm=float(iqm(greedy)), ci_low=float(low), ci_high=float(high),
                          min=float(greedy.min()), max=float(greedy.max())))
     return pd.DataFrame(rows, columns=["task", "budget", "zoo_mean", "zoo_std", "seeds", "iqm", "ci_low", "ci_high",

@@ -89,6 +89,16 @@ def action_spec(space: gym.Space) -> ActionSpec | None:
     return None
 
 
+def policy_actions(env_id: str, space: gym.Space) -> ActionSpec:
+    """The action space as the policy sees it, or ConfigError naming the task and what is allowed."""
+    spec = action_spec(space)
+    if spec is None:
+        raise ConfigError(
+            f"invalid config: task.id={env_id!r} has action space {space}; allowed: a Discrete "
+            "space (e.g. CartPole-v1) or a flat Box with finite bounds (e.g. Pendulum-v1, HalfCheetah-v5)")
+    return spec
+
+
 def check_task(env_id: str) -> ActionSpec:
     """The task's action space as the policy sees it; ConfigError before training on an unknown
     id or a task this A2C cannot do."""
@@ -99,15 +109,12 @@ def check_task(env_id: str) -> ActionSpec:
     _quiet_mujoco(spec.id)
     env = gym.make(spec.id)
     try:
-        if action_spec(env.action_space) is None:
-            raise ConfigError(
-                f"invalid config: task.id={env_id!r} has action space {env.action_space}; allowed: a Discrete "
-                "space (e.g. CartPole-v1) or a flat Box with finite bounds (e.g. Pendulum-v1, HalfCheetah-v5)")
+        actions = policy_actions(env_id, env.action_space)
         space = env.observation_space
         if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
             raise ConfigError(
                 f"invalid config: task.id={env_id!r} has observation space {space}; allowed: a flat Box")
-        return action_spec(env.action_space)
+        return actions
     finally:
         env.close()
 
@@ -142,10 +149,7 @@ class VectorEnv:
                 vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
         self.next_step_autoreset = self.backend is Backend.native
         self.obs_dim = int(np.prod(self.env.single_observation_space.shape))
-        self.actions = action_spec(self.env.single_action_space)
-        if self.actions is None:
-            raise ConfigError(f"invalid config: task.id={env_id!r} has action space "
-                              f"{self.env.single_action_space}; allowed: Discrete or a flat Box with finite bounds")
+        self.actions = policy_actions(env_id, self.env.single_action_space)
         self.num_actions = self.actions.size  # the policy's output size
         self._after_episode_end = np.zeros(num_envs, dtype=bool)
 
@@ -223,7 +227,7 @@ class EnvPool:
             warnings.filterwarnings("ignore", message=".*precision lowered by casting", category=UserWarning)
             self.env = envpool.make_gymnasium(env_id, num_envs=len(seeds), seed=seeds)
             self.obs_dim = int(np.prod(self.env.observation_space.shape))
-            self.actions = action_spec(self.env.action_space)
+            self.actions = policy_actions(env_id, self.env.action_space)
         self.num_actions = self.actions.size
         self._after_episode_end = np.zeros(len(seeds), dtype=bool)
 

@@ -121,7 +121,7 @@ def write_report(res: Results, settings: Settings, quick: bool, out_dir: Path) -
              f"{env['gymnasium']}, stable-baselines3 {env['stable-baselines3']}, wandb {env['wandb']}, "
              f"a2c-lab {env['a2c-lab commit']}. One torch thread everywhere. Medians over the repeats; every "
              "repeat is in `benchmark.csv`.", ""]
-    lines += ["## Targets (issue 5)", "", "| target | measured | bound | met |", "|---|---:|---:|:---:|"]
+    lines += ["## Targets (issues 5 and 19)", "", "| target | measured | bound | met |", "|---|---:|---:|:---:|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in targets(res)]
     speed = machine_speed(res)
     if speed:

@@ -26,6 +26,8 @@ sweep     ``-m agent=shared,split seed=0,1,2 total_steps=200000`` (W&B offline, 
           agents are two different updates, of the same cost (one clip norm more for split).
 memory    peak resident memory (VmHWM) of one a2c-lab run and one SB3 run of 100k steps, each
           in a fresh process, and of a fresh process that only imports torch and gymnasium.
+jax       a2c-lab's 10-seed sweep command against a JAX peer, end to end;
+mujoco    HalfCheetah-v5 grouped, envpool against gymnasium (issue 19); both in ``a2c_lab.bench.scale_sections``.
 
 ``a2c_lab.bench.report`` writes results/benchmark.md (the table the README shows) and
 results/benchmark.csv (every repeat). The runs themselves are ``a2c_lab.bench.runners``.
@@ -50,7 +52,7 @@ from a2c_lab.bench.runners import (MATCHED, ROOT, THRESHOLD, raw_env_sps, run_a2
                                    wandb_available)
 from a2c_lab.runs import metrics as m
 
-SECTIONS = ("env", "sps", "tracking", "solve", "sweep", "memory")
+SECTIONS = ("env", "sps", "tracking", "solve", "sweep", "memory", "jax", "mujoco")
 SCRIPT = ROOT / "scripts" / "benchmark.py"  # its --child-memory runs ``child_memory`` in a fresh process
 
 
@@ -66,10 +68,19 @@ class Settings:
     sweep_steps: int = 200_000
     sweep_repeats: int = 1
     memory_steps: int = 100_000
+    jax_repeats: int = 2  # alternating pairs: a2c-lab's sweep command and the JAX peer
+    jax_seeds: int = 10
+    jax_steps: int = 500_000
+    jax_timeout_s: float = 300.0  # a peer start still running after this is taken as hung and retried
+    mujoco_repeats: int = 2
+    mujoco_seeds: int = 10
+    mujoco_steps: int = 40_000  # env steps per seed, 8 envs per seed
+    mujoco_steps_1env: int = 10_000  # ... 1 env per seed
 
 
 QUICK = Settings(repeats=2, tracking_repeats=2, sps_steps=20_000, sps_steps_64=60_000, env_vector_steps=2_000, solve_seeds=2,
-                 solve_budget=60_000, sweep_steps=10_000, memory_steps=20_000)
+                 solve_budget=60_000, sweep_steps=10_000, memory_steps=20_000, jax_repeats=1, jax_seeds=2,
+                 jax_steps=20_000, mujoco_repeats=1, mujoco_seeds=2, mujoco_steps=2_000, mujoco_steps_1env=1_000)
 
 
 @dataclass
@@ -103,8 +114,10 @@ def run_sections(settings: Settings, only: list[str]) -> Results:
         print("== env and sps (alternating)", flush=True)
         section_env_and_sps(settings, res, "env" in only, "sps" in only)
         res.loads["env/sps"] = os.getloadavg()[1]
+    from a2c_lab.bench.scale_sections import section_jax, section_mujoco
+
     for name, section in (("tracking", section_tracking), ("solve", section_solve), ("sweep", section_sweep),
-                          ("memory", section_memory)):
+                          ("memory", section_memory), ("jax", section_jax), ("mujoco", section_mujoco)):
         if name in only:
             print(f"== {name}", flush=True)
             section(settings, res)

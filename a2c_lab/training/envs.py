@@ -25,6 +25,7 @@ Box actions are clipped to the space's bounds here, before the env steps; the po
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from typing import NamedTuple
@@ -130,6 +131,16 @@ def _check_envpool(env_id: str) -> None:
                           "async, native (envpool has e.g. CartPole-v1, Acrobot-v1, Pendulum-v1, HalfCheetah-v5)")
 
 
+def _trust_actions(env: gym.vector.VectorEnv) -> None:
+    """Skip a native vector env's per-step ``assert action_space.contains(action)``: on CartPole
+    it was a quarter of the env's step time (48 of 174 us, profiled), and the actions it checks
+    are ours by construction (the policy's samples or argmax over exactly the space's actions).
+    Only the check goes: the space the policy is built from (``single_action_space``) is untouched."""
+    trusted = copy.copy(env.unwrapped.action_space)
+    trusted.contains = lambda action: True
+    env.unwrapped.action_space = trusted
+
+
 class VectorEnv:
     """N copies of one task behind one interface, whatever gymnasium's autoreset mode."""
 
@@ -143,6 +154,7 @@ class VectorEnv:
         _quiet_mujoco(env_id)
         if self.backend is Backend.native:
             self.env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+            _trust_actions(self.env)
         else:
             self.env = gym.make_vec(
                 env_id, num_envs=num_envs, vectorization_mode=self.backend.value,

@@ -60,7 +60,7 @@ def batch_statistics(adv: torch.Tensor, targets: torch.Tensor, values: torch.Ten
 
 def per_seed_rows(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """Stacked [S, ...] tensors as one [S, P] matrix, a seed per row (one copy, one op)."""
-    return torch.cat([t.reshape(len(t), -1) for t in tensors], dim=1)
+    return torch.cat([t.reshape(t.shape[0], -1) for t in tensors], dim=1)
 
 
 def clip_per_seed(params: list[torch.nn.Parameter], max_norm: float | None) -> torch.Tensor:

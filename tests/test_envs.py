@@ -126,3 +126,17 @@ def test_backend_resolution_and_task_checks():
         check_task(UNSUPPORTED_ID)
     with pytest.raises(ConfigError, match="task.id='NoSuchEnv-v0'"):
         check_task("NoSuchEnv-v0")
+
+
+def test_native_env_drops_only_its_per_step_action_check():
+    """The native vector env's ``assert action_space.contains(action)`` is skipped (our actions
+    are valid by construction); the spaces the policy is built from stay as gymnasium made them."""
+    env = VectorEnv("CartPole-v1", 3, Backend.native, 0)
+    assert env.env.single_action_space == gym.spaces.Discrete(2)
+    assert env.env.action_space == gym.spaces.MultiDiscrete([2, 2, 2])
+    assert env.env.action_space.contains(np.array([7, 7, 7]))  # not checked any more
+    assert not gym.spaces.MultiDiscrete([2, 2, 2]).contains(np.array([7, 7, 7]))
+    env.reset()
+    step = env.step(np.array([0, 1, 1]))
+    assert step.obs.shape == (3, 4) and step.valid.all()
+    env.close()

@@ -74,8 +74,8 @@ class Settings:
     jax_timeout_s: float = 300.0  # a peer start still running after this is taken as hung and retried
     mujoco_repeats: int = 2
     mujoco_seeds: int = 10
-    mujoco_steps: int = 40_000  # env steps per seed, 8 envs per seed
-    mujoco_steps_1env: int = 10_000  # ... 1 env per seed
+    mujoco_steps: int = 20_000  # env steps per seed, 8 envs per seed
+    mujoco_steps_1env: int = 5_000  # ... 1 env per seed
 
 
 QUICK = Settings(repeats=2, tracking_repeats=2, sps_steps=20_000, sps_steps_64=60_000, env_vector_steps=2_000, solve_seeds=2,

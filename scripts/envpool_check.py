@@ -2,9 +2,12 @@
 the same policy, compared with a two-sample Kolmogorov-Smirnov test at alpha 0.01.
 
     python scripts/envpool_check.py [TASK ...] [--episodes 2000] [--run RUN_DIR] [--out results/envpool]
+    python scripts/envpool_check.py --learning SWEEP [SWEEP ...] --csv NAME.csv
 
 Without --run the policy is uniform random actions; with --run, that run folder's trained greedy
-policy (its model.pt; the run's task). Appends rows to <out>/same_task.csv. The logic is
+policy (its model.pt; the run's task). Appends rows to <out>/same_task.csv. With --learning, the
+runs of those sweeps (the same config on both engines) are compared instead: one row per run in
+<out>/NAME.csv, and P(envpool's run beats gymnasium's) printed. The logic is
 ``a2c_lab/bench/same_task.py``.
 """
 
@@ -19,7 +22,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from a2c_lab.bench.same_task import compare  # noqa: E402
+from a2c_lab.bench.same_task import compare, learning_rows, learning_summary  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, help="a run folder whose greedy policy acts (default: random actions)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "envpool")
+    parser.add_argument("--learning", type=Path, nargs="+", help="sweep folders of one config on both engines")
+    parser.add_argument("--csv", default="learning.csv", help="with --learning: the file under --out")
     args = parser.parse_args(argv)
+    if args.learning:
+        rows = learning_rows(args.learning)
+        args.out.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(args.out / args.csv, index=False)
+        print(rows.round(1).to_string(index=False))
+        for metric, (p, low, high) in learning_summary(rows).items():
+            print(f"P(envpool > gymnasium) on {metric}: {p:.2f} [{low:.2f}, {high:.2f}]")
+        return 0
     policy, label, tasks = None, "random", args.tasks
     if args.run is not None:
         from omegaconf import OmegaConf  # noqa: PLC0415

@@ -131,3 +131,25 @@ def test_the_same_task_check_counts_episodes_and_its_sensitivity():
     assert [r["metric"] for r in rows] == ["return", "length"] and rows[0]["episodes"] == 64
     assert rows[0]["gym_mean"] == rows[1]["gym_mean"]  # CartPole: a reward of 1 a step
     assert 10 < rows[0]["envpool_mean"] < 40 and 0 <= rows[0]["p_value"] <= 1
+
+
+def test_learning_rows_pair_the_engines_runs_and_p_counts_them(tmp_path):
+    """scripts/envpool_check.py --learning: one row per run, its backend as the run recorded it
+    (meta.json), and P(envpool > gymnasium) by hand: every envpool run ends higher -> 1; only the
+    envpool runs reach the threshold -> 1 on steps too; a task without threshold has no steps row."""
+    from a2c_lab.bench.same_task import learning_rows, learning_summary
+    from a2c_lab.runs.run_folder import write_json
+    from synthetic_runs import write_run
+
+    sweeps = {"envpool": tmp_path / "pool", "native": tmp_path / "gym"}
+    for backend, sweep in sweeps.items():
+        for seed in range(3):
+            value = 500.0 if backend == "envpool" else 100.0 + seed
+            run = write_run(sweep / str(seed), [value] * 120, {"seed": seed, "total_steps": 50_000})
+            write_json(run / m.META_FILE, {"backend": backend})
+    rows = learning_rows(list(sweeps.values()))
+    assert rows["backend"].tolist() == ["envpool"] * 3 + ["native"] * 3 and rows["seed"].tolist() == [0, 1, 2] * 2
+    assert rows["final_return"].tolist() == [500.0] * 3 + [100.0, 101.0, 102.0]
+    summary = learning_summary(rows)
+    assert summary["final_return"][0] == 1.0 and summary["steps_to_threshold"][0] == 1.0
+    assert "steps_to_threshold" not in learning_summary(rows.assign(steps_to_threshold=np.nan))

@@ -97,21 +97,24 @@ def compare(task: str, label: str, count: int, policy: Callable | None, seed: in
     return rows
 
 
-def learning_rows(sweep) -> pd.DataFrame:
-    """A sweep over ``envs.backend`` (e.g. native,envpool): one row per run with its backend, seed,
-    steps to the task's threshold (NaN: never) and final return."""
+def learning_rows(sweeps) -> pd.DataFrame:
+    """Runs that differ in ``envs.backend`` (one sweep over it, or one sweep per backend): one row
+    per run with its backend (as the run recorded it), seed, steps to the task's threshold (NaN:
+    never, or a task without one) and final return."""
     from a2c_lab.analysis import load_runs  # noqa: PLC0415
 
-    runs = load_runs([sweep]).included
+    runs = load_runs(list(sweeps) if isinstance(sweeps, (list, tuple)) else [sweeps]).included
     return runs[["backend", "seed", "steps_to_threshold", "final_return"]].sort_values(["backend", "seed"])
 
 
 def learning_summary(rows: pd.DataFrame) -> dict:
-    """P(envpool's run beats gymnasium's) on steps to threshold (fewer is better; never = infinitely
-    many) and on final return, each with its 95% bootstrap CI."""
+    """P(envpool's run beats gymnasium's) on final return and, where the task has a threshold, on
+    steps to it (fewer is better; never = infinitely many), each with its 95% bootstrap CI."""
     from a2c_lab.analysis import probability_of_improvement  # noqa: PLC0415
 
     pool, gym = rows[rows["backend"] == "envpool"], rows[rows["backend"] != "envpool"]
-    steps = [np.nan_to_num(-g["steps_to_threshold"].to_numpy(), nan=-np.inf) for g in (pool, gym)]
-    return {"steps_to_threshold": probability_of_improvement(*steps),
-            "final_return": probability_of_improvement(pool["final_return"].to_numpy(), gym["final_return"].to_numpy())}
+    out = {"final_return": probability_of_improvement(pool["final_return"].to_numpy(), gym["final_return"].to_numpy())}
+    if rows["steps_to_threshold"].notna().any():
+        steps = [np.nan_to_num(-g["steps_to_threshold"].to_numpy(), nan=-np.inf) for g in (pool, gym)]
+        out = {"steps_to_threshold": probability_of_improvement(*steps), **out}
+    return out

@@ -43,7 +43,7 @@ def _task_comparisons(task: str, title: str) -> list[Comparison]:
     clip_split = Variant("split, clip 0.5", f"{task}/clip", (("agent.name", "split"),))
     return [
         Comparison(f"{task}/coupling_clip", f"{title}: optimizer coupling under gradient clipping (H2)",
-                   (clip_shared, clip_split, base), headline=True,
+                   (clip_shared, clip_split, base), headline=True, headline_pairs=1,  # the design named split vs shared only
                    pairs=((clip_split.name, clip_shared.name), (clip_shared.name, base.name))),
         Comparison(f"{task}/estimator", f"{title}: advantage estimator (H3: GAE vs TD)",
                    (base, Variant("TD(0)", f"{task}/estimator_td"), Variant("n-step", f"{task}/estimator_nstep")),

@@ -210,7 +210,9 @@ class GroupEnvs:
         """actions [S, N, ...] -> every field [S, N, ...]."""
         if self.num_seeds == 1:
             return VecStep(*(x[None] for x in self.envs[0].step(actions[0])))
-        return VecStep(*(np.stack(x) for x in zip(*(e.step(a) for e, a in zip(self.envs, actions)))))
+        # np.array of a list of equal arrays stacks them as np.stack does, at a quarter of its
+        # per-call cost on these small arrays (6 fields a step)
+        return VecStep(*(np.array(x) for x in zip(*(e.step(a) for e, a in zip(self.envs, actions)))))
 
     def close(self) -> None:
         """Close every seed's envs, even when one fails (after a signal, workers may be gone)."""

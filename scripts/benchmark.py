@@ -1,6 +1,6 @@
 """Throughput benchmark: a2c-lab against Stable-Baselines3's A2C on CartPole-v1 (issue 5).
 
-    python scripts/benchmark.py                     # every section, about 25 minutes on 2 cores
+    python scripts/benchmark.py                     # every section, about 14 minutes on 2 cores (816 s measured)
     python scripts/benchmark.py --quick             # short runs, few repeats: checks it all works
     python scripts/benchmark.py --only sps,memory   # a subset of: env, sps, tracking, solve, sweep, memory
 

@@ -59,14 +59,19 @@ def test_every_target_names_cases_the_sections_write():
             assert (target["section"], target["a"]) in written and (target["section"], target["b"]) in written
 
 
+def quick_rows(section: str, out) -> list[dict]:
+    """``scripts/benchmark.py --quick --only SECTION``'s rows of benchmark.csv."""
+    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", section, "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    with open(out / "benchmark.csv") as f:
+        return list(csv.DictReader(f))
+
+
 @pytest.mark.slow
 def test_mujoco_section_times_both_engines_at_8_and_1_envs(tmp_path):
     pytest.importorskip("envpool")
     pytest.importorskip("mujoco")
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "mujoco", "--out", str(tmp_path)],
-                   cwd=ROOT, check=True, capture_output=True)
-    with open(tmp_path / "benchmark.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = quick_rows("mujoco", tmp_path)
     cases = {row["case"] for row in rows}
     assert len(rows) == 4 and all(float(row["value"]) > 0 for row in rows)  # 1 repeat x 2 engines x 2 env counts
     assert any("envpool" in c for c in cases) and any("gymnasium" in c for c in cases)
@@ -78,9 +83,6 @@ def test_mujoco_section_times_both_engines_at_8_and_1_envs(tmp_path):
 def test_jax_section_times_both_sides_end_to_end(tmp_path):
     pytest.importorskip("jax")
     pytest.importorskip("gymnax")
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "jax", "--out", str(tmp_path)],
-                   cwd=ROOT, check=True, capture_output=True)
-    with open(tmp_path / "benchmark.csv") as f:
-        walls = {row["case"]: float(row["value"]) for row in csv.DictReader(f) if row["metric"] == "wall_s"}
+    walls = {row["case"]: float(row["value"]) for row in quick_rows("jax", tmp_path) if row["metric"] == "wall_s"}
     assert set(walls) == {"a2c-lab sweep, 2 seeds", "JAX peer, 2 seeds", "JAX peer, 1 seed"}
     assert all(w > 0 for w in walls.values())

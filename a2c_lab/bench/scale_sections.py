@@ -26,6 +26,7 @@ import importlib.util
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,7 +130,7 @@ def section_jax(s, res) -> None:
             res.add("jax", case, "wall_s", wall, "s", r)
             reached = [x for x in solved if x is not None]
             res.add("jax", case, "seeds_reaching_475", len(reached), "seeds", r)
-            res.add("jax", case, "median_env_steps_to_475", sorted(reached)[len(reached) // 2] if reached else None,
+            res.add("jax", case, "median_env_steps_to_475", statistics.median(reached) if reached else None,
                     "steps", r)
             print(f"  [jax r{r}] {case}: {wall:.1f} s end to end; {_steps_summary(solved)}", flush=True)
     wall, out, hung_now = run_peer(1, s.jax_steps, s.jax_timeout_s)

@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from a2c_lab.bench.runners import compose, run_sb3
+from a2c_lab.bench.runners import compose, grouped_sps, run_sb3
 
 OVERRIDES = ["experiment=sb3_matched", "logger=none", "eval.interval=0", "progress=false", "torch_threads=1"]
 CASES = ("grouped", "one at a time", "SB3 A2C")
@@ -55,16 +55,17 @@ def run_case(case: str, seeds: list[int], total_steps: int) -> float:
     """Env steps of all seeds per second of the training call."""
     from a2c_lab.training import trainer
 
-    cfg = compose([*OVERRIDES, f"total_steps={total_steps}"])
+    overrides = [*OVERRIDES, f"total_steps={total_steps}"]
+    if case == "grouped":
+        return grouped_sps(overrides, seeds)
+    start = time.perf_counter()
+    if case == "SB3 A2C":  # the same SB3 setup as scripts/benchmark.py
+        return sum(run_sb3(total_steps, seed=s)["env_steps"] for s in seeds) / (time.perf_counter() - start)
+    cfg = compose(overrides)
     folder = Path(tempfile.mkdtemp(prefix="a2c_lab_groups_"))
     try:
         start = time.perf_counter()
-        if case == "SB3 A2C":  # the same SB3 setup as scripts/benchmark.py
-            return sum(run_sb3(total_steps, seed=s)["env_steps"] for s in seeds) / (time.perf_counter() - start)
-        if case == "one at a time":
-            summaries = [trainer.train(trainer.seed_config(cfg, s), folder / str(s)) for s in seeds]
-        else:
-            summaries = trainer.train_group(cfg, seeds, [folder / str(s) for s in seeds])
+        summaries = [trainer.train(trainer.seed_config(cfg, s), folder / str(s)) for s in seeds]
         wall = time.perf_counter() - start
     finally:
         shutil.rmtree(folder)

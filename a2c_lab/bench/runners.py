@@ -10,6 +10,7 @@ a2c-lab here (``MATCHED``). Stable-Baselines3 is the ``[bench]`` extra:
 from __future__ import annotations
 
 import importlib
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -49,6 +50,22 @@ def run_a2c_lab(overrides: list[str]) -> tuple[dict, Path, float]:
     summary = train(cfg, run_dir=run_dir)
     summary["cpu_s"] = time.process_time() - cpu  # the whole call, setup included
     return summary, run_dir, time.perf_counter() - start
+
+
+def grouped_sps(overrides: list[str], seeds: list[int]) -> float:
+    """All seeds' env steps per second of one grouped training call (``train_group``) in this
+    process, with the config ``overrides`` compose; the run folders are temporary."""
+    from a2c_lab.training.trainer import train_group
+
+    cfg = compose(overrides)
+    folder = Path(tempfile.mkdtemp(prefix="a2c_lab_group_"))
+    try:
+        start = time.perf_counter()
+        summaries = train_group(cfg, seeds, [folder / str(s) for s in seeds])
+        wall = time.perf_counter() - start
+    finally:
+        shutil.rmtree(folder)
+    return sum(s["summary/env_steps"] for s in summaries) / wall
 
 
 def sb3_model(num_envs: int, seed: int):

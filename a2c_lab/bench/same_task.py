@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
 ALPHA = 0.01
@@ -97,13 +99,13 @@ def compare(task: str, label: str, count: int, policy: Callable | None, seed: in
     return rows
 
 
-def learning_rows(sweeps) -> pd.DataFrame:
+def learning_rows(sweeps: list[Path]) -> pd.DataFrame:
     """Runs that differ in ``envs.backend`` (one sweep over it, or one sweep per backend): one row
     per run with its backend (as the run recorded it), seed, steps to the task's threshold (NaN:
     never, or a task without one) and final return."""
     from a2c_lab.analysis import load_runs  # noqa: PLC0415
 
-    runs = load_runs(list(sweeps) if isinstance(sweeps, (list, tuple)) else [sweeps]).included
+    runs = load_runs(list(sweeps)).included
     return runs[["backend", "seed", "steps_to_threshold", "final_return"]].sort_values(["backend", "seed"])
 
 

@@ -21,7 +21,6 @@ mujoco    HalfCheetah-v5 at SB3's A2C settings with VecNormalize's normalisation
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import os
@@ -33,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from a2c_lab.bench.runners import ROOT, time_to_solve
+from a2c_lab.bench.runners import ROOT, grouped_sps, time_to_solve
 
 PEER = ROOT / "scripts" / "jax_peer.py"
 SWEEP = ["experiment=sb3_matched", "logger=none", "progress=false", "eval.interval=0", "torch_threads=1",
@@ -42,21 +41,9 @@ CHEETAH = ["experiment=sb3_a2c", "task=halfcheetah", "obs_norm=obs_reward", "log
            "eval.interval=0", "torch_threads=1"]
 
 
-def jax_available() -> bool:
-    try:
-        for name in ("jax", "gymnax", "optax", "flax"):
-            importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
-
-
-def envpool_available() -> bool:
-    try:
-        importlib.import_module("envpool")
-    except ImportError:
-        return False
-    return True
+def installed(*modules: str) -> bool:
+    """Whether every module can be imported here (the optional extras: [jax], [fast], [mujoco])."""
+    return all(importlib.util.find_spec(name) is not None for name in modules)
 
 
 def run_sweep(seeds: int, steps: int) -> tuple[float, list[int | None]]:
@@ -110,7 +97,7 @@ def _steps_summary(steps: list[int | None]) -> str:
 
 
 def section_jax(s, res) -> None:
-    if not jax_available():
+    if not installed("jax", "gymnax", "optax", "flax"):
         res.notes.append("jax: skipped, the JAX peer needs the [jax] extra (pip install -e '.[jax]').")
         print("  skipped: jax, gymnax, optax or flax is not installed (the [jax] extra)", flush=True)
         return
@@ -145,22 +132,12 @@ def section_jax(s, res) -> None:
 
 def cheetah_sps(backend: str, num_envs: int, seeds: int, steps: int) -> float:
     """All seeds' env steps per second of one grouped training call on HalfCheetah-v5."""
-    from a2c_lab.bench.runners import compose
-    from a2c_lab.training import trainer
-
-    cfg = compose([*CHEETAH, f"envs.backend={backend}", f"envs.num_envs={num_envs}", f"total_steps={steps}"])
-    folder = Path(tempfile.mkdtemp(prefix="a2c_lab_cheetah_"))
-    try:
-        start = time.perf_counter()
-        summaries = trainer.train_group(cfg, list(range(seeds)), [folder / str(i) for i in range(seeds)])
-        wall = time.perf_counter() - start
-    finally:
-        shutil.rmtree(folder)
-    return sum(x["summary/env_steps"] for x in summaries) / wall
+    return grouped_sps([*CHEETAH, f"envs.backend={backend}", f"envs.num_envs={num_envs}", f"total_steps={steps}"],
+                       list(range(seeds)))
 
 
 def section_mujoco(s, res) -> None:
-    if not envpool_available() or importlib.util.find_spec("mujoco") is None:
+    if not installed("envpool", "mujoco"):
         res.notes.append("mujoco: skipped, it needs the [fast] and [mujoco] extras.")
         print("  skipped: envpool or mujoco is not installed (the [fast] and [mujoco] extras)", flush=True)
         return

@@ -99,6 +99,49 @@ COMPARISONS: list[Comparison] = [
 ]
 
 
+# Part 2 (MuJoCo), fixed with its design before its first run: H4 and H5 are the headline pairs.
+MUJOCO_BASE = "base (SB3 A2C: shared, towers, RMSprop, clip 0.5, n-step; obs_reward, 8 envs)"
+
+
+def _mujoco_comparisons(task: str, title: str) -> list[Comparison]:
+    base = Variant(MUJOCO_BASE, f"{task}/base")
+    split = Variant("split, critic lr = actor lr", f"{task}/coupling")
+    one_variant = [("log_std", "initial policy standard deviation (1 vs 0.5)", "log_std_init -0.7 (std 0.5)"),
+                   ("policy_gain", "policy output initialisation (gain 0.01 vs 1)", "policy_gain 1"),
+                   ("optimizer", "RMSprop vs Adam", "Adam (eps 1e-5)"),
+                   ("envs", "8 envs vs 1 (the Zoo's) at equal env steps", "1 env")]
+    return [
+        Comparison(f"{task}/sharing", f"{title}: parameter sharing, separate towers vs a shared trunk (H4)",
+                   (base, Variant("shared trunk tanh 64-64", f"{task}/sharing")), headline=True),
+        Comparison(f"{task}/coupling", f"{title}: optimizer coupling under the base's clipping (H5)",
+                   (base, split), headline=True),
+        Comparison(f"{task}/coupling_critic_lr", f"{title}: a critic learning rate of its own (split)",
+                   (split, *[Variant(f"split, critic lr {lr:g}", f"{task}/critic_lr", (("agent.critic_lr", lr),))
+                             for lr in (3.5e-4, 1.4e-3)])),
+        Comparison(f"{task}/obs_norm", f"{title}: observation and reward normalisation",
+                   (base, *[Variant(f"obs_norm {name}", f"{task}/obs_norm", (("obs_norm.name", name),))
+                            for name in ("none", "obs")])),
+        Comparison(f"{task}/estimator", f"{title}: n-step (GAE 1.0) vs GAE 0.9 and 0.95",
+                   (base, *[Variant(f"GAE {lam:g}", f"{task}/gae", (("advantage.lam", lam),)) for lam in (0.9, 0.95)])),
+        *[Comparison(f"{task}/{part}", f"{title}: {what}", (base, Variant(name, f"{task}/{part}")))
+          for part, what, name in one_variant],
+    ]
+
+
+PART_2: list[Comparison] = [
+    *_mujoco_comparisons("halfcheetah", "HalfCheetah-v5"), *_mujoco_comparisons("hopper", "Hopper-v5"),
+    Comparison("halfcheetah/grouping_check",
+               "HalfCheetah-v5: the base trained as one batched group vs one process per seed (equivalence)",
+               (Variant("base, grouped", "halfcheetah/base"), Variant("base, one process per seed",
+                                                                     "halfcheetah/base_separate"))),
+    Comparison("acrobot/equivalence",
+               "Acrobot-v1: the default config as one batched group vs one process per seed (equivalence)",
+               (Variant("grouped", "acrobot/equivalence_grouped"),
+                Variant("one process per seed", "acrobot/equivalence_separate"))),
+]
+COMPARISONS += PART_2
+
+
 def _matches(config: dict, where) -> bool:
     for key, value in where:
         have = config.get(key)

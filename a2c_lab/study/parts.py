@@ -32,11 +32,15 @@ class Part:
     overrides: tuple[str, ...]
     seeds: tuple[int, ...]
     grouped: bool = True  # seeds train as one batched group; False: one process per seed (wall-clock axes)
+    pin_part1_base: bool = True  # part 1's parts pin its base's unclipped gradient (STUDY_BASE); part 2's do not
+    launcher: str | None = None  # e.g. "local": every core (for separate processes whose wall time is not a result)
 
     def command(self, runs: Path, cwd: Path) -> list[str]:
         """The multirun, run from ``cwd``, into ``runs``/<name> (written relative to ``cwd`` where inside it)."""
-        sweeper = [] if self.grouped else ["hydra/sweeper=basic"]
-        pinned = [f"{k}={v}" for k, v in STUDY_BASE.items() if not any(o.startswith(f"{k}=") for o in self.overrides)]
+        sweeper = ([] if self.grouped else ["hydra/sweeper=basic"]) + ([f"hydra/launcher={self.launcher}"]
+                                                                        if self.launcher else [])
+        pins = STUDY_BASE.items() if self.pin_part1_base else ()
+        pinned = [f"{k}={v}" for k, v in pins if not any(o.startswith(f"{k}=") for o in self.overrides)]
         folder = runs / self.name
         folder = folder.relative_to(cwd) if folder.is_relative_to(cwd) else folder
         return [sys.executable, "-m", "a2c_lab.run", "-m", *self.overrides, *pinned, *sweeper, *COMMON,
@@ -105,6 +109,61 @@ PARTS: list[Part] = [
     *_task_parts("acrobot", 50_000, headline=False),
     Part("lunarlander/clip", (*LUNAR, "agent=shared,split", "agent.max_grad_norm=0.5"), tuple(AXIS_SEEDS)),
 ]
+
+# Part 2 (MuJoCo; design in results/study/README.md, fixed before its first run): the base is
+# experiment=study_mujoco (SB3's A2C as the Zoo's MuJoCo entries use it, obs_reward, 8 envs,
+# envpool), each task at its conf/task/ budget; seeds 0-19 for the base and the headline
+# variants (H4 sharing, H5 coupling), 0-9 for every other axis. Its parts keep the config's clipping.
+def _part2(name: str, overrides: tuple[str, ...], seeds: tuple[int, ...], **kwargs) -> Part:
+    return Part(name, overrides, seeds, pin_part1_base=False, **kwargs)
+
+
+def _mujoco_parts(task: str, headline: bool = True, axes: bool = True) -> list[Part]:
+    t = ("experiment=study_mujoco", f"task={task}")
+    head, axis = tuple(HEADLINE_SEEDS), tuple(AXIS_SEEDS)
+    parts = []
+    if headline:
+        parts += [_part2(f"{task}/base", t, head),
+                  _part2(f"{task}/sharing", (*t, "network=trunk_tanh64_ortho"), head),  # H4
+                  _part2(f"{task}/coupling", (*t, "agent=split"), head)]  # H5
+    if axes:
+        parts += [_part2(f"{task}/{name}", (*t, *overrides), axis) for name, overrides in (
+            ("critic_lr", ("agent=split", "agent.critic_lr=3.5e-4,1.4e-3")),
+            ("obs_norm", ("obs_norm=none,obs",)),
+            ("log_std", ("network.log_std_init=-0.7",)),
+            ("policy_gain", ("network.policy_gain=1.0",)),
+            ("gae", ("advantage=gae", "advantage.lam=0.9,0.95")),
+            ("optimizer", ("agent.optimizer=adam",)),
+        )]
+    return parts
+
+
+# Grouped vs separate as an equivalence (item 3 of the design): the default config on Acrobot at
+# 200k, seeds 0-59 one group vs one process each; HalfCheetah's 20 grouped base seeds vs the same
+# seeds one process each.
+EQUIVALENCE_SEEDS = tuple(range(60))
+EQUIVALENCE = [
+    _part2("acrobot/equivalence_grouped", ("task=acrobot", "eval.interval=50000"), EQUIVALENCE_SEEDS),
+    _part2("acrobot/equivalence_separate", ("task=acrobot", "eval.interval=50000"), EQUIVALENCE_SEEDS,
+           grouped=False, launcher="local"),
+]
+
+
+def _separate(task: str) -> Part:
+    return _part2(f"{task}/base_separate", ("experiment=study_mujoco", f"task={task}"), tuple(HEADLINE_SEEDS),
+                  grouped=False, launcher="local")
+
+
+# In the order they run: HalfCheetah's headline, Acrobot's equivalence, Hopper's headline, the
+# axes (HalfCheetah first), HalfCheetah's separate base, and last (cut first) 1 env per seed.
+PARTS_2: list[Part] = [
+    *_mujoco_parts("halfcheetah", axes=False), *EQUIVALENCE, *_mujoco_parts("hopper", axes=False),
+    *_mujoco_parts("halfcheetah", headline=False), *_mujoco_parts("hopper", headline=False),
+    _separate("halfcheetah"),
+    *[_part2(f"{task}/envs", ("experiment=study_mujoco", f"task={task}", "envs.num_envs=1"), tuple(AXIS_SEEDS))
+      for task in ("halfcheetah", "hopper")],
+]
+PARTS = PARTS + PARTS_2
 BY_NAME = {p.name: p for p in PARTS}
 
 

@@ -1,0 +1,63 @@
+"""The reference study's part 2 as designed (results/study/README.md): its base config, its parts'
+commands and its comparisons. What ran is only trustworthy if the commands say what the design says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from a2c_lab.study.comparisons import PART_2
+from a2c_lab.study.parts import BY_NAME, PARTS_2
+from a2c_lab.validation import validate
+from conftest import make_cfg
+
+pytest.importorskip("mujoco")
+
+
+@pytest.mark.parametrize("task", ["halfcheetah", "hopper"])
+def test_part2_base_is_sb3s_a2c_with_obs_reward_8_envs_on_envpool_at_500k(task):
+    c = validate(make_cfg("experiment=study_mujoco", f"task={task}"))
+    assert (c.agent.name.value, c.agent.optimizer.value, c.agent.lr, c.agent.eps, c.agent.max_grad_norm) == \
+        ("shared", "rmsprop", 7e-4, 1e-5, 0.5)
+    assert (c.network.name, c.network.init.value, c.network.policy_gain, c.network.log_std_init) == \
+        ("towers_tanh64_ortho", "orthogonal", 0.01, 0.0)
+    assert (c.advantage.lam, c.advantage.normalize, c.advantage.value_target.value) == (1.0, False, "estimator")
+    assert (c.obs_norm.name.value, c.envs.num_envs, c.envs.backend.value, c.total_steps) == \
+        ("obs_reward", 8, "envpool", 500_000)
+
+
+def test_the_trunk_variant_differs_from_the_base_only_in_sharing():
+    base = validate(make_cfg("experiment=study_mujoco", "task=halfcheetah"))
+    trunk = validate(make_cfg("experiment=study_mujoco", "task=halfcheetah", "network=trunk_tanh64_ortho"))
+    assert trunk.network.trunk.hidden == [64, 64] and trunk.network.actor.hidden == []
+    assert (trunk.network.init, trunk.network.policy_gain, trunk.network.log_std_init) == \
+        (base.network.init, base.network.policy_gain, base.network.log_std_init)
+
+
+def test_gae_variants_keep_the_bases_critic_target_and_unnormalised_advantages():
+    c = validate(make_cfg("experiment=study_mujoco", "task=hopper", "advantage=gae", "advantage.lam=0.9"))
+    assert (c.advantage.name.value, c.advantage.lam, c.advantage.normalize, c.advantage.value_target.value) == \
+        ("gae", 0.9, False, "estimator")
+
+
+def test_part2_commands_keep_the_bases_clipping_and_use_their_own_seeds():
+    for part in PARTS_2:
+        command = part.command(Path("/runs"), Path("/repo"))
+        assert not any(arg.startswith("agent.max_grad_norm=") for arg in command), part.name  # part 1's pin
+        assert part.name not in {"halfcheetah/normalize", "hopper/normalize"}  # part 1's axis name
+    assert BY_NAME["halfcheetah/base"].seeds == tuple(range(20)) == BY_NAME["hopper/coupling"].seeds
+    assert BY_NAME["hopper/log_std"].seeds == tuple(range(10))
+    assert len(BY_NAME["acrobot/equivalence_separate"].seeds) == 60
+    assert "hydra/sweeper=basic" in BY_NAME["acrobot/equivalence_separate"].command(Path("/r"), Path("/"))
+    assert "hydra/sweeper=basic" not in BY_NAME["acrobot/equivalence_grouped"].command(Path("/r"), Path("/"))
+
+
+def test_part2_comparisons_name_four_headline_pairs_and_select_existing_parts():
+    headline = [c.key for c in PART_2 if c.headline]
+    assert headline == ["halfcheetah/sharing", "halfcheetah/coupling", "hopper/sharing", "hopper/coupling"]
+    for comparison in PART_2:
+        for variant in comparison.variants:
+            assert variant.part in BY_NAME, (comparison.key, variant.part)
+    per_task = {c.key.split("/")[0] for c in PART_2}
+    assert per_task == {"halfcheetah", "hopper", "acrobot"}

@@ -61,3 +61,11 @@ def test_part2_comparisons_name_four_headline_pairs_and_select_existing_parts():
             assert variant.part in BY_NAME, (comparison.key, variant.part)
     per_task = {c.key.split("/")[0] for c in PART_2}
     assert per_task == {"halfcheetah", "hopper", "acrobot"}
+
+
+def test_a_full_part_name_chooses_that_part_alone_and_a_prefix_chooses_its_parts_in_order():
+    from a2c_lab.study.parts import choose
+    assert [p.name for p in choose(["halfcheetah/base"])] == ["halfcheetah/base"]  # not also base_separate
+    assert [p.name for p in choose(["acrobot/equivalence"])] == ["acrobot/equivalence_grouped",
+                                                                 "acrobot/equivalence_separate"]
+    assert [p.name for p in choose([p.name for p in PARTS_2])] == [p.name for p in PARTS_2]

@@ -168,9 +168,12 @@ BY_NAME = {p.name: p for p in PARTS}
 
 
 def choose(names: list[str]) -> list[Part]:
-    """The parts named (each a name or a prefix such as ``cartpole/``), in the order given and each
-    in PARTS' order; every part when ``names`` is empty."""
-    return list(dict.fromkeys(p for a in names or [""] for p in PARTS if p.name == a or p.name.startswith(a)))
+    """The parts named (each a part's full name, or a prefix such as ``cartpole/`` for every part
+    it starts), in the order given and each prefix's parts in PARTS' order; every part when
+    ``names`` is empty. A full name is that part alone: ``halfcheetah/base`` is not also
+    ``halfcheetah/base_separate``."""
+    return list(dict.fromkeys(p for a in names or [""] for p in PARTS
+                              if p.name == a or (a not in BY_NAME and p.name.startswith(a))))
 
 
 def run_part(part: Part, runs: Path, cwd: Path) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from a2c_lab.study.comparisons import PART_2
@@ -69,3 +70,27 @@ def test_a_full_part_name_chooses_that_part_alone_and_a_prefix_chooses_its_parts
     assert [p.name for p in choose(["acrobot/equivalence"])] == ["acrobot/equivalence_grouped",
                                                                  "acrobot/equivalence_separate"]
     assert [p.name for p in choose([p.name for p in PARTS_2])] == [p.name for p in PARTS_2]
+
+
+def test_the_equivalence_rule_as_designed():
+    from a2c_lab.study.equivalence import DIFFERENT, EQUIVALENT, INCONCLUSIVE, decide, null_interval_halfwidth
+    assert decide(0.40, 0.60, 0.38, 0.62) == EQUIVALENT
+    assert decide(0.34, 0.60, 0.32, 0.62) == INCONCLUSIVE  # 90% interval leaves the margin, 95% holds 0.5
+    assert decide(0.52, 0.80, 0.51, 0.82) == DIFFERENT  # 95% interval above 0.5
+    assert decide(0.20, 0.48, 0.18, 0.499) == DIFFERENT
+    # the design's power statements: under no effect the 90% interval is about +-0.124 at 30 a side (it fits
+    # inside +-0.14 only if P lands within 0.016 of 0.5), +-0.087 at 60, +-0.152 at 20 (it cannot fit)
+    assert round(null_interval_halfwidth(30, 30, 0.90), 3) == 0.124
+    assert round(null_interval_halfwidth(60, 60, 0.90), 3) == 0.087
+    assert round(null_interval_halfwidth(20, 20, 0.90), 3) == 0.152 > 0.14
+    assert round(null_interval_halfwidth(20, 20, 0.95), 3) == 0.181
+
+
+def test_identical_samples_give_p_one_half_and_a_shifted_sample_reads_different():
+    from a2c_lab.study.equivalence import DIFFERENT, equivalence_row
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    same = equivalence_row(x, x.copy(), n_boot=2000)
+    assert same["probability"] == 0.5 and same["low90"] < 0.5 < same["high90"]
+    shifted = equivalence_row(x + 3.0, x, n_boot=2000)  # every separate run beats almost every grouped one
+    assert shifted["probability"] > 0.95 and shifted["verdict"] == DIFFERENT

@@ -1,11 +1,16 @@
 """results/study/ from runs/study/: ``runs.csv`` (one row per run), one folder per comparison
-(its tables and figures), ``findings.md`` (every comparison against its reference, with
-intervals) and the overview figures. Called by ``python scripts/study.py report``.
+(its tables and figures), ``variants.csv``, ``pairs.csv``, ``notebook_effects.csv``,
+``findings.md`` (every comparison against its reference, with intervals) and the overview
+figures. Called by ``python scripts/study.py report``.
 
 Every number comes from the run folders through ``a2c_lab.analysis`` (the reader, the
 statistics, the figures of ``scripts/compare.py``); ``a2c_lab.study.comparisons`` only says which
 runs form each comparison and which variant is its reference. A comparison whose runs are not all
-there is reported with the seeds it has and says so; one with no runs is listed as not run.
+there is reported with the seeds it has and says so. A comparison with no run folders here but a
+committed folder (``results/study/<key>/runs.csv``; part 1's run folders are not kept) keeps that
+folder as it is, and its rows of the top-level tables are recomputed from the per-run values of its
+``runs.csv``, by the same functions and with as many resamples (``tables.STUDY_N_BOOT``) as a
+comparison whose runs are here. One with neither is listed as not run.
 """
 
 from __future__ import annotations
@@ -15,26 +20,34 @@ from pathlib import Path
 
 import pandas as pd
 
-from a2c_lab.analysis import compare, report, tables
+from a2c_lab import analysis
+from a2c_lab.analysis import final_performance, learning_curves, pairwise_improvement, report
 from a2c_lab.analysis.run_reader import RunWarning
 from a2c_lab.runs import metrics as M
+from a2c_lab.study.committed import comparison_runs, merge_by_part, not_resampled, read_text
 from a2c_lab.study.comparisons import COMPARISONS, NOTEBOOK, Comparison, RunIndex
 from a2c_lab.study.figures import plot_notebook, plot_overview
-from a2c_lab.study.tables import (guard_reference, interval_text, load_comparison,
-                                  notebook_effects, pair_rows, pairs_markdown, part_seconds, runs_table, variant_rows,
-                                  variants_markdown, zoo_table)
+from a2c_lab.study.findings import findings_text
+from a2c_lab.study.tables import (NOT_RESAMPLED, STUDY_N_BOOT, guard_reference, load_comparison, notebook_effects,
+                                  pair_rows, part_seconds, per_variant, runs_table, variant_rows)
 
 FORMATS = ("png",)
 
 
-def write_comparison(index: RunIndex, comparison: Comparison, out: Path):
-    """The comparison's folder (the report's tables, its learning curves and final performance),
-    its statistics, and its rows of variants.csv and pairs.csv; (None, [], []) without runs."""
+def write_comparison(index: RunIndex, comparison: Comparison, out: Path, n_boot: int = STUDY_N_BOOT):
+    """The comparison's folder from its run folders (the report's tables, its learning curves and
+    final performance): returns its runs (``LoadedRuns.runs``, as its runs.csv) and each variant's
+    ``NOT_RESAMPLED`` columns; None without runs here. The tables' intervals take ``n_boot``
+    resamples; the learning-curve bands the analysis' N_BOOT (each resamples a seeds x 101 matrix:
+    at STUDY_N_BOOT, gigabytes per variant)."""
     loaded = load_comparison(index, comparison)
-    folder = out / comparison.key
     if loaded is None:
-        return None, [], []
-    result = compare(loaded, run_metrics=("auc",))
+        return None
+    result = analysis.Comparison(  # what analysis.compare gives, with the tables at n_boot
+        loaded=loaded, final=final_performance(loaded, n_boot, run_metrics=("auc",)),
+        improvement=pairwise_improvement(loaded, n_boot), curves_steps=learning_curves(loaded, M.ENV_STEP),
+        curves_wall=learning_curves(loaded, M.WALL_TIME), metric_curves=pd.DataFrame(columns=["metric"]))
+    folder = out / comparison.key
     folder.mkdir(parents=True, exist_ok=True)
     report.write_tables(result, folder)
     with warnings.catch_warnings(), report.theme():
@@ -43,70 +56,55 @@ def write_comparison(index: RunIndex, comparison: Comparison, out: Path):
         if not comparison.grouped:
             report.plot_learning_curves(result, folder, M.WALL_TIME, "iqm", FORMATS)
         report.plot_final_performance(result, folder, FORMATS)
-    return result, variant_rows(comparison, result), pair_rows(comparison, loaded)
+    other = {r["variant"]: {k: r[k] for k in NOT_RESAMPLED} for _, r in result.final.iterrows()}
+    return loaded.runs, other
 
 
-def write_report(runs_root: Path, out: Path) -> int:
+def write_report(runs_root: Path, out: Path, n_boot: int = STUDY_N_BOOT) -> int:
+    """results/study/ (``out``) from the run folders under ``runs_root`` and what ``out`` holds; every
+    printed interval from ``n_boot`` resamples (the study's: STUDY_N_BOOT). 0, or 2 with nothing to report."""
     warnings.simplefilter("ignore", RunWarning)
     index = RunIndex(runs_root)
-    if not index.configs:
-        print(f"no study runs under {runs_root}: run `python scripts/study.py run` first")
+    committed_runs = read_text(out / "runs.csv")
+    if not index.configs and committed_runs is None:
+        print(f"no study runs under {runs_root} and no committed results in {out}: "
+              "run `python scripts/study.py run` first")
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    runs = runs_table(index)
-    runs.to_csv(out / "runs.csv", index=False)
-    all_variants, all_pairs, missing, notebook = [], [], [], None
+    committed_variants = pd.read_csv(out / "variants.csv") if (out / "variants.csv").is_file() else None
+    all_variants, all_pairs, missing, notebook_finals, from_folders = [], [], [], {}, 0
     for comparison in COMPARISONS:
-        result, variants, pairs = write_comparison(index, comparison, out)
-        if comparison is NOTEBOOK and result is not None:
-            notebook = result.loaded  # the factorial's effects reuse these runs rather than reading them again
-        if not variants:
+        written = write_comparison(index, comparison, out, n_boot)
+        if written is not None:
+            runs, other = written
+            from_folders += 1
+        else:  # its folder and figures stay as committed
+            runs, other = comparison_runs(out, comparison), not_resampled(committed_variants, comparison)
+        if runs is None:
             missing.append(comparison)
             continue
-        all_variants += variants
-        all_pairs += pairs
+        finals, aucs = per_variant(runs, "final_return"), per_variant(runs, "auc")
+        all_variants += variant_rows(comparison, finals, aucs, other, n_boot)
+        all_pairs += pair_rows(comparison, finals, aucs, n_boot)
+        if comparison is NOTEBOOK:
+            notebook_finals = finals
     pairs = pd.DataFrame(all_pairs)
     pd.DataFrame(all_variants).to_csv(out / "variants.csv", index=False)
     pairs.to_csv(out / "pairs.csv", index=False)
-    effects = notebook_effects(notebook)
+    effects = notebook_effects(notebook_finals, n_boot)
     effects.to_csv(out / "notebook_effects.csv", index=False)
     plot_overview(pairs, out)
     plot_notebook([r for r in all_variants if r["comparison"] == NOTEBOOK.key], out)
 
+    merge_by_part(committed_runs, runs_table(index)).to_csv(out / "runs.csv", index=False)
     guard = guard_reference(index)
-    if len(guard):
+    if len(guard):  # otherwise the committed one stays
         guard.to_csv(out / "guard_reference.csv", index=False)
-    seconds = part_seconds(runs_root)
-    pd.DataFrame(sorted(seconds.items()), columns=["part", "seconds"]).to_csv(out / "compute.csv", index=False)
-    finished = runs[runs["status"].isin(["finished", "diverged"])] if not runs.empty else runs
-    lines = ["# Study findings (generated by `python scripts/study.py report`; the narrative is in the "
-             "project README)\n",
-             f"{len(finished)} runs, {finished['env_steps'].sum() / 1e6:.1f}M env steps, "
-             f"{sum(seconds.values()) / 3600:.2f} core-hours of training ({len(seconds)} parts, one core "
-             "each, `compute.csv`). "
-             f"{int(pairs['probability'].notna().sum()) if len(pairs) else 0} comparisons reported with runs "
-             f"on both sides ({len(pairs)} planned). Final return: each run's mean over its last 100 "
-             "training episodes. IQM across seeds, 95% percentile-bootstrap CI; P(x > y): probability "
-             "that a run of x beats a run of y, 95% stratified-bootstrap CI.\n",
-             "## The base config beside the RL Zoo\n", tables.markdown(zoo_table(runs)) + "\n" if not runs.empty else "",
-             "\n## All reported comparisons\n", pairs_markdown(all_pairs),
-             "![overview](overview_probability_of_improvement.png)\n"]
-    if not effects.empty:
-        frame = effects.assign(**{
-            "P(after > before) [95% CI]": [interval_text(r.probability, r.low, r.high, 2) for r in effects.itertuples()],
-            "IQM before -> after": [f"{r.iqm_before:.1f} -> {r.iqm_after:.1f}" for r in effects.itertuples()]})
-        lines += ["## The notebook taken apart: each change at each setting of the other two\n",
-                  tables.markdown(frame.rename(columns={"seeds": "seeds (before, after)"})[
-                      ["factor", "change", "at", "seeds (before, after)", "IQM before -> after",
-                                         "P(after > before) [95% CI]"]]) + "\n",
-                  "![notebook factorial](notebook_factorial.png)\n"]
-    for comparison in COMPARISONS:
-        rows = [r for r in all_variants if r["comparison"] == comparison.key]
-        lines += [f"## {comparison.title}\n", f"Folder: [`{comparison.key}/`]({comparison.key}/)\n" if rows else "",
-                  variants_markdown(rows) if rows else "Not run.\n"]
-    if missing:
-        lines += ["## Not run\n", *[f"- {c.key}: {c.title}\n" for c in missing]]
-    (out / "findings.md").write_text("\n".join(lines))
-    print(f"study report: {len(finished)} runs, {len(COMPARISONS) - len(missing)} of {len(COMPARISONS)} "
-          f"comparisons, written to {out}")
+    seconds = pd.DataFrame(sorted(part_seconds(runs_root).items()), columns=["part", "seconds"])
+    merge_by_part(read_text(out / "compute.csv"), seconds).to_csv(out / "compute.csv", index=False)
+    runs, compute = pd.read_csv(out / "runs.csv"), pd.read_csv(out / "compute.csv")
+    seconds = dict(zip(compute["part"], compute["seconds"].astype(float)))
+    (out / "findings.md").write_text(findings_text(runs, seconds, all_pairs, all_variants, effects, missing, n_boot))
+    print(f"study report: {len(runs)} runs, {len(COMPARISONS) - len(missing)} of {len(COMPARISONS)} comparisons "
+          f"({from_folders} from run folders here, the rest from committed per-run tables), written to {out}")
     return 0

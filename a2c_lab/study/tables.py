@@ -1,6 +1,8 @@
 """The study's tables: one row per run, per variant and per reported pair, the notebook factorial's
-effects, the guard test's reference, the base beside the RL Zoo, and the Markdown that
-``findings.md`` prints them as. Every number comes from ``a2c_lab.analysis``."""
+effects, the guard test's reference and the base beside the RL Zoo (``findings`` prints them as
+Markdown). Every number comes from ``a2c_lab.analysis``; every interval from ``STUDY_N_BOOT``
+resamples. A variant's and a pair's row are computed from per-run values (``per_variant``), the
+same for a comparison's run folders and for its committed ``runs.csv``."""
 
 from __future__ import annotations
 
@@ -11,12 +13,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from a2c_lab import analysis
-from a2c_lab.analysis import load_runs, probability_of_improvement, tables
+from a2c_lab.analysis import load_runs, probability_of_improvement
 from a2c_lab.analysis.run_reader import NoRunsError, RunWarning
 from a2c_lab.analysis.statistics import bootstrap_ci, iqm
 from a2c_lab.runs import metrics as M
 from a2c_lab.study.comparisons import NB_CELLS, NB_FACTORS, Comparison, RunIndex, Variant
+
+# Resamples behind every interval the study prints (variants, pairs, the notebook's effects, the
+# Zoo table, and the tables in the folders of comparisons whose runs are here). At N_BOOT (2,000),
+# endpoints were resampling noise: CartPole TD's AUC interval read [0.16, 0.50] at 2,000 and
+# [0.155, 0.495] at 50,000. scripts/study_resamples.py recomputes part 1's 334 printed endpoints
+# (126 P at 2 decimals, 208 IQM at 1) with bootstrap seeds 0, 1, 2; endpoints that differ between
+# the seeds, and seconds per set of tables (2 busy cores):
+#       N     P      IQM    s        N      P      IQM    s
+#   2,000    68/126 153/208  0.4   100,000  14/126  86/208 10.7
+#  20,000    34     125      2.1   200,000  13      80     22.2
+#  50,000    22      96      5.0
+# 100,000 is the knee: doubling it (22 s) still leaves 13 and 80. What still moves cannot be pinned by
+# any affordable N: P is discrete (steps of 1/(2 n_x n_y)) and those endpoints sit at a step of
+# its bootstrap distribution, moving by one printed unit (0.01) and never across 0.5 at N >= 20,000;
+# IQM endpoints move by a median of 0.02 (90%: under 0.3; at most 5.2, where the IQM of 10 seeds has a
+# gap in its bootstrap distribution), so their first decimal is noise at any N.
+# Learning-curve bands stay at N_BOOT: they resample a seeds x 101 matrix per variant (at 50,000,
+# 1.6 GB and 18 s for 40 runs, against 0.5 s at 2,000).
+STUDY_N_BOOT = 100_000
 
 # Config keys written to runs.csv beside each run's figures: the study's axes.
 KEYS = {
@@ -25,7 +45,8 @@ KEYS = {
     "advantage": "advantage.name", "lam": "advantage.lam", "normalize": "advantage.normalize",
     "value_target": "advantage.value_target", "num_envs": "envs.num_envs", "backend": "envs.backend",
     "bootstrap_truncated": "bootstrap_truncated", "total_steps": "total_steps", "experiment": "experiment_name",
-}
+    "obs_norm": "obs_norm.name", "log_std_init": "network.log_std_init", "policy_gain": "network.policy_gain",
+}  # runs.csv's columns are the union over parts: a part without a key leaves its cells empty
 
 
 def load_comparison(index: RunIndex, comparison: Comparison):
@@ -54,43 +75,57 @@ def interval_text(point, low, high, digits=1) -> str:
     return f"{point:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def pair_rows(comparison: Comparison, loaded) -> list[dict]:
-    finals = {v: g["final_return"].to_numpy() for v, g in loaded.included.groupby("variant")}
-    aucs = {v: g["auc"].to_numpy() for v, g in loaded.included.groupby("variant")}
+def per_variant(runs: pd.DataFrame, column: str) -> dict[str, np.ndarray]:
+    """``column`` of the included runs, per variant, in the order of ``runs``: a comparison's
+    loaded runs or its committed ``runs.csv`` (the same rows in the same order, so the same
+    resamples and the same intervals)."""
+    included = runs[runs["included"].astype(bool)]
+    return {v: g[column].to_numpy(dtype=float) for v, g in included.groupby("variant")}
+
+
+def pair_rows(comparison: Comparison, finals: dict, aucs: dict, n_boot: int = STUDY_N_BOOT,
+              seed: int = 0) -> list[dict]:
+    """One row per reported pair: P(x > y) on final return and on AUC with their CIs, from each
+    variant's per-run values (``per_variant``)."""
     rows = []
-    for x, y in comparison.reported_pairs():
-        if x not in finals or y not in finals:
-            rows.append(dict(comparison=comparison.key, x=x, y=y, n_x=len(finals.get(x, [])),
-                             n_y=len(finals.get(y, [])), probability=np.nan, low=np.nan, high=np.nan))
+    for i, (x, y) in enumerate(comparison.reported_pairs()):
+        headline = comparison.headline and (comparison.headline_pairs is None or i < comparison.headline_pairs)
+        row = dict(comparison=comparison.key, headline=headline, x=x, y=y, n_x=len(finals.get(x, [])),
+                   n_y=len(finals.get(y, [])))
+        if x not in finals or y not in finals:  # not run
+            rows.append(dict(row, probability=np.nan, low=np.nan, high=np.nan))
             continue
-        p, low, high = probability_of_improvement(finals[x], finals[y])
-        p_auc, low_auc, high_auc = probability_of_improvement(aucs[x], aucs[y])
-        headline = comparison.headline and (comparison.headline_pairs is None or
-                                            comparison.reported_pairs().index((x, y)) < comparison.headline_pairs)
-        rows.append(dict(comparison=comparison.key, headline=headline, x=x, y=y,
-                         n_x=len(finals[x]), n_y=len(finals[y]), iqm_x=float(iqm(finals[x])),
-                         iqm_y=float(iqm(finals[y])), probability=p, low=low, high=high,
-                         auc_probability=p_auc, auc_low=low_auc, auc_high=high_auc))
+        p, low, high = probability_of_improvement(finals[x], finals[y], n_boot, seed=seed)
+        p_auc, low_auc, high_auc = probability_of_improvement(aucs[x], aucs[y], n_boot, seed=seed)
+        rows.append(dict(row, iqm_x=float(iqm(finals[x])), iqm_y=float(iqm(finals[y])), probability=p, low=low,
+                         high=high, auc_probability=p_auc, auc_low=low_auc, auc_high=high_auc))
     return rows
 
 
-def variant_rows(comparison: Comparison, result: analysis.Comparison) -> list[dict]:
-    """One row per variant, in the comparison's order: its final return and AUC (IQM with a CI),
-    steps to threshold, throughput and wall time from the analysis' final-performance table, and
-    the median and range of its final returns. A variant without runs has 0 seeds."""
-    final = result.final.set_index("variant")
-    included = result.loaded.included
+# A variant's columns that no resample touches: from the analysis' final-performance table of its
+# run folders, or kept from the committed variants.csv row when the folders are gone.
+NOT_RESAMPLED = ("diverged", "median_steps_to_threshold", "reached", "wall_time", "sps")
+
+
+def variant_rows(comparison: Comparison, finals: dict, aucs: dict, other: dict, n_boot: int = STUDY_N_BOOT,
+                 seed: int = 0) -> list[dict]:
+    """One row per variant, in the comparison's order: its final return and AUC (IQM with a CI)
+    and the median and range of its final returns, from its per-run values (``per_variant``);
+    ``other``: variant -> its ``NOT_RESAMPLED`` columns. A variant without runs has 0 seeds."""
     rows = []
     for variant in comparison.variants:
-        returns = included.loc[included["variant"] == variant.name, "final_return"].to_numpy()
+        returns = finals.get(variant.name, np.empty(0))
         row = dict(comparison=comparison.key, variant=variant.name, seeds=len(returns), diverged=0)
         if len(returns):
-            stats = final.loc[variant.name]
-            row.update(diverged=int(stats["diverged"]),
-                       **{k: float(stats[k]) for k in ("iqm", "iqm_low", "iqm_high", "auc", "auc_low", "auc_high",
-                                                       "median_steps_to_threshold")},
+            kept = {k: float(other.get(variant.name, {}).get(k, np.nan)) for k in NOT_RESAMPLED}
+            low, high = bootstrap_ci(returns, iqm, n_boot, seed=seed)
+            auc_low, auc_high = bootstrap_ci(aucs[variant.name], iqm, n_boot, seed=seed)
+            row.update(diverged=int(kept["diverged"]) if np.isfinite(kept["diverged"]) else kept["diverged"],
+                       iqm=float(iqm(returns)), iqm_low=float(low), iqm_high=float(high),
+                       auc=float(iqm(aucs[variant.name])), auc_low=float(auc_low), auc_high=float(auc_high),
+                       median_steps_to_threshold=kept["median_steps_to_threshold"],
                        median=float(np.median(returns)), min=float(returns.min()), max=float(returns.max()),
-                       reached=int(stats["reached"]), wall_time=float(stats["wall_time"]), sps=float(stats["sps"]))
+                       reached=kept["reached"], wall_time=kept["wall_time"], sps=kept["sps"])
         rows.append(row)
     return rows
 
@@ -118,54 +153,10 @@ def runs_table(index: RunIndex) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def variants_markdown(rows: list[dict]) -> str:
-    frame = pd.DataFrame(rows)
-    if frame.empty or "iqm" not in frame:
-        return "(no runs yet)\n"
-    out = pd.DataFrame({
-        "variant": frame["variant"], "seeds": frame["seeds"],
-        "IQM final return [95% CI]": [interval_text(r.iqm, r.iqm_low, r.iqm_high) if r.seeds else "not run"
-                                      for r in frame.itertuples()],
-        "median (min-max)": [f"{r.median:.1f} ({r.min:.1f}-{r.max:.1f})" if r.seeds else "" for r in frame.itertuples()],
-        "IQM of AUC [95% CI]": [interval_text(r.auc, r.auc_low, r.auc_high) if r.seeds else "" for r in frame.itertuples()],
-        "reached threshold": [f"{int(r.reached)}/{r.seeds}" if r.seeds else "" for r in frame.itertuples()],
-        "median steps to threshold": [_steps(r.median_steps_to_threshold) if r.seeds else ""
-                                      for r in frame.itertuples()],
-        "diverged": frame["diverged"],
-        "wall time per run (s)": [f"{r.wall_time:.0f}" if r.seeds else "" for r in frame.itertuples()],
-    })
-    return tables.markdown(out) + "\n"
-
-
-def _steps(value: float) -> str:
-    return "not by half the seeds" if not np.isfinite(value) else f"{value / 1000:.0f}k"
-
-
-def pairs_markdown(rows: list[dict]) -> str:
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return "(none)\n"
-    out = pd.DataFrame({
-        "comparison": frame["comparison"], "x": frame["x"], "y": frame["y"],
-        "seeds (x, y)": [f"{r.n_x}, {r.n_y}" for r in frame.itertuples()],
-        "P(x > y), final return [95% CI]": [
-            interval_text(r.probability, r.low, r.high, 2) if not np.isnan(r.probability) else "not run"
-            for r in frame.itertuples()],
-        "P(x > y), AUC [95% CI]": [
-            interval_text(r.auc_probability, r.auc_low, r.auc_high, 2) if not np.isnan(r.probability) else ""
-            for r in frame.itertuples()],
-        "headline": ["yes" if r.get("headline") else "" for r in rows],
-    })
-    return tables.markdown(out) + "\n"
-
-
-def notebook_effects(loaded) -> pd.DataFrame:
+def notebook_effects(finals: dict, n_boot: int = STUDY_N_BOOT, seed: int = 0) -> pd.DataFrame:
     """Each factor of the notebook factorial: P(cell with the notebook_shared level beats the matched
     cell with the notebook_split level), for each of the 4 settings of the other two factors.
-    ``loaded``: the NOTEBOOK comparison's runs (``Comparison.loaded`` from ``write_comparison``), or None."""
-    if loaded is None:
-        return pd.DataFrame()
-    finals = {v: g["final_return"].to_numpy() for v, g in loaded.included.groupby("variant")}
+    ``finals``: the NOTEBOOK comparison's final returns per variant (``per_variant``); empty if not run."""
     rows = []
     for key, old, new, factor in NB_FACTORS:
         for cell in NB_CELLS:
@@ -175,7 +166,7 @@ def notebook_effects(loaded) -> pd.DataFrame:
             partner = next(c for c in NB_CELLS if dict(c.where) == {**where, key: new})
             if cell.name not in finals or partner.name not in finals:
                 continue
-            p, low, high = probability_of_improvement(finals[partner.name], finals[cell.name])
+            p, low, high = probability_of_improvement(finals[partner.name], finals[cell.name], n_boot, seed=seed)
             rows.append(dict(factor=factor, change=f"{old} -> {new}", at=cell.name,
                              iqm_before=float(iqm(finals[cell.name])), iqm_after=float(iqm(finals[partner.name])),
                              probability=p, low=low, high=high,
@@ -196,7 +187,7 @@ def guard_reference(index: RunIndex) -> pd.DataFrame:
         episodes = episodes[episodes[M.ENV_STEP] <= GUARD_STEPS]
         rows.append(dict(seed=index.configs[run_dir][1]["seed"],
                          return_at_100k=float(episodes[M.EPISODE_RETURN].tail(100).mean())))
-    return pd.DataFrame(rows).sort_values("seed")
+    return pd.DataFrame(rows).sort_values("seed") if rows else pd.DataFrame(columns=["seed", "return_at_100k"])
 
 
 # The RL Zoo's A2C benchmark table: one trained agent each, evaluated greedily (mean +- std over
@@ -205,7 +196,7 @@ ZOO = {"cartpole": ("CartPole-v1", "500.0 +- 0.0", "500k"), "acrobot": ("Acrobot
        "lunarlander": ("LunarLander-v2 (Zoo) / v3 (ours)", "155.8 +- 80.4", "200k")}
 
 
-def zoo_table(runs: pd.DataFrame) -> pd.DataFrame:
+def zoo_table(runs: pd.DataFrame, n_boot: int = STUDY_N_BOOT, seed: int = 0) -> pd.DataFrame:
     """The base config per task beside the RL Zoo's number: ours is many seeds, theirs one agent."""
     rows = []
     for task, (zoo_env, zoo_result, zoo_steps) in ZOO.items():
@@ -215,8 +206,8 @@ def zoo_table(runs: pd.DataFrame) -> pd.DataFrame:
                          "a2c-lab base: seeds, budget": "not run"})
             continue
         greedy, final = base["final_eval_return"].to_numpy(), base["final_return"].to_numpy()
-        g_low, g_high = bootstrap_ci(greedy, iqm)
-        f_low, f_high = bootstrap_ci(final, iqm)
+        g_low, g_high = bootstrap_ci(greedy, iqm, n_boot, seed=seed)
+        f_low, f_high = bootstrap_ci(final, iqm, n_boot, seed=seed)
         rows.append({"task": zoo_env, "RL Zoo A2C (1 agent, greedy)": f"{zoo_result} at {zoo_steps}",
                      "a2c-lab base: seeds, budget": f"{len(base)}, {base['total_steps'].iloc[0] / 1000:.0f}k",
                      "greedy eval (10 episodes) per seed: IQM [95% CI]": interval_text(iqm(greedy), g_low, g_high),

@@ -94,3 +94,18 @@ def test_identical_samples_give_p_one_half_and_a_shifted_sample_reads_different(
     assert same["probability"] == 0.5 and same["low90"] < 0.5 < same["high90"]
     shifted = equivalence_row(x + 3.0, x, n_boot=2000)  # every separate run beats almost every grouped one
     assert shifted["probability"] > 0.95 and shifted["verdict"] == DIFFERENT
+
+
+def test_equivalence_rows_read_separate_against_grouped_on_both_metrics_and_mark_the_primary():
+    from a2c_lab.study.comparisons import BY_KEY
+    from a2c_lab.study.equivalence import equivalence_rows
+    acrobot = BY_KEY["acrobot/equivalence"]
+    separate, grouped = acrobot.reported_pairs()[0]
+    assert (separate, grouped) == ("one process per seed", "grouped")
+    finals = {separate: np.array([1.0, 2.0, 3.0]), grouped: np.array([0.0, 0.5, 2.5])}
+    aucs = {separate: np.array([5.0, 6.0]), grouped: np.array([7.0, 8.0])}
+    rows = equivalence_rows(acrobot, finals, aucs, n_boot=1000)
+    assert [(r["metric"], r["primary"]) for r in rows] == [("final return", False), ("AUC", True)]
+    assert rows[0]["probability"] == 7 / 9  # by hand: 1, 2 and 3 beat 2, 2 and 3 of the grouped runs
+    assert rows[1]["probability"] == 0.0
+    assert equivalence_rows(acrobot, {separate: finals[separate]}, {}, n_boot=1000) == []  # one side not run yet

@@ -31,6 +31,7 @@ class Comparison:
     pairs: tuple[tuple[str, str], ...] = ()  # (x, y) reported as P(x > y); default: each variant vs the first
     grouped: bool = True
     headline_pairs: int | None = None  # how many of the reported pairs, from the first, are headline; None = all
+    equivalence: tuple[str, ...] = ()  # an equivalence test (study.equivalence) of the first pair; its primary metrics
 
     def reported_pairs(self) -> list[tuple[str, str]]:
         ref = self.variants[0].name
@@ -133,13 +134,15 @@ PART_2: list[Comparison] = [
     Comparison("halfcheetah/grouping_check",
                "HalfCheetah-v5: the base trained as one batched group vs one process per seed (equivalence)",
                (Variant("base, grouped", "halfcheetah/base"), Variant("base, one process per seed",
-                                                                     "halfcheetah/base_separate"))),
+                                                                     "halfcheetah/base_separate")),
+               equivalence=("final_return", "auc")),
     Comparison("acrobot/equivalence",
                "Acrobot-v1: the default config as one batched group vs one process per seed (equivalence)",
                (Variant("grouped", "acrobot/equivalence_grouped"),
-                Variant("one process per seed", "acrobot/equivalence_separate"))),
+                Variant("one process per seed", "acrobot/equivalence_separate")), equivalence=("auc",)),
 ]
 COMPARISONS += PART_2
+BY_KEY = {c.key: c for c in COMPARISONS}
 
 
 def _matches(config: dict, where) -> bool:

@@ -41,3 +41,19 @@ def equivalence_row(separate, grouped, n_boot: int, seed: int = 0) -> dict:
     return dict(n_separate=len(separate), n_grouped=len(grouped), probability=p, low90=low90, high90=high90,
                 low95=low95, high95=high95, margin_low=MARGIN[0], margin_high=MARGIN[1],
                 verdict=decide(low90, high90, low95, high95))
+
+
+METRICS = {"final_return": "final return", "auc": "AUC"}
+
+
+def equivalence_rows(comparison, finals: dict, aucs: dict, n_boot: int) -> list[dict]:
+    """The design's verdict on both metrics for an equivalence comparison (``comparison.equivalence``
+    names its primary metrics), from each side's per-run values; [] until both sides have runs."""
+    separate, grouped = comparison.reported_pairs()[0]
+    rows = []
+    for metric, values in (("final_return", finals), ("auc", aucs)):
+        if len(values.get(separate, [])) and len(values.get(grouped, [])):
+            rows.append(dict(comparison=comparison.key, metric=METRICS[metric],
+                             primary=metric in comparison.equivalence,
+                             **equivalence_row(values[separate], values[grouped], n_boot)))
+    return rows

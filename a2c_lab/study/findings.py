@@ -9,11 +9,13 @@ import pandas as pd
 
 from a2c_lab.analysis import tables
 from a2c_lab.study.comparisons import COMPARISONS, Comparison
+from a2c_lab.study.equivalence import MARGIN
 from a2c_lab.study.tables import STUDY_N_BOOT, interval_text, zoo_table
 
 
 def findings_text(runs: pd.DataFrame, seconds: dict[str, float], pairs: list[dict], variants: list[dict],
-                  effects: pd.DataFrame, missing: list[Comparison], n_boot: int = STUDY_N_BOOT) -> str:
+                  effects: pd.DataFrame, missing: list[Comparison], n_boot: int = STUDY_N_BOOT,
+                  equivalence: pd.DataFrame | None = None) -> str:
     """The whole of findings.md. ``runs``: runs.csv's rows; ``seconds``: each part's training time;
     ``n_boot``: the resamples behind the rows' intervals (and the Zoo table's, computed here)."""
     finished = runs[runs["status"].isin(["finished", "diverged"])] if not runs.empty else runs
@@ -40,6 +42,12 @@ def findings_text(runs: pd.DataFrame, seconds: dict[str, float], pairs: list[dic
                       ["factor", "change", "at", "seeds (before, after)", "IQM before -> after",
                        "P(after > before) [95% CI]"]]) + "\n",
                   "![notebook factorial](notebook_factorial.png)\n"]
+    if equivalence is not None and len(equivalence):
+        lines += ["## Grouped vs separate, as an equivalence\n",
+                  f"P = P(a run in its own process beats a run of the batched group). Margin [{MARGIN[0]}, "
+                  f"{MARGIN[1]}], fixed before the runs: equivalent if the 90% interval lies inside it; different "
+                  "(a bug in the batched path) if the 95% interval excludes 0.5; otherwise inconclusive.\n",
+                  equivalence_markdown(equivalence)]
     for comparison in COMPARISONS:
         rows = [r for r in variants if r["comparison"] == comparison.key]
         lines += [f"## {comparison.title}\n", f"Folder: [`{comparison.key}/`]({comparison.key}/)\n" if rows else "",
@@ -92,5 +100,17 @@ def pairs_markdown(rows: list[dict]) -> str:
             interval_text(r.auc_probability, r.auc_low, r.auc_high, 2) if not np.isnan(r.probability) else ""
             for r in frame.itertuples()],
         "headline": ["yes" if r.get("headline") else "" for r in rows],
+    })
+    return tables.markdown(out) + "\n"
+
+
+def equivalence_markdown(frame: pd.DataFrame) -> str:
+    out = pd.DataFrame({
+        "comparison": frame["comparison"], "metric": frame["metric"],
+        "primary": ["yes" if p else "" for p in frame["primary"]],
+        "seeds (separate, grouped)": [f"{r.n_separate}, {r.n_grouped}" for r in frame.itertuples()],
+        "P [90% CI]": [interval_text(r.probability, r.low90, r.high90, 2) for r in frame.itertuples()],
+        "P [95% CI]": [interval_text(r.probability, r.low95, r.high95, 2) for r in frame.itertuples()],
+        "verdict": frame["verdict"],
     })
     return tables.markdown(out) + "\n"

@@ -26,10 +26,11 @@ from a2c_lab.analysis.run_reader import RunWarning
 from a2c_lab.runs import metrics as M
 from a2c_lab.study.committed import comparison_runs, merge_by_part, not_resampled, read_text
 from a2c_lab.study.comparisons import COMPARISONS, NOTEBOOK, Comparison, RunIndex
+from a2c_lab.study.equivalence import equivalence_rows
 from a2c_lab.study.figures import plot_notebook, plot_overview
 from a2c_lab.study.findings import findings_text
-from a2c_lab.study.tables import (NOT_RESAMPLED, STUDY_N_BOOT, guard_reference, load_comparison, notebook_effects,
-                                  pair_rows, part_seconds, per_variant, runs_table, variant_rows)
+from a2c_lab.study.tables import (GUARDS, NOT_RESAMPLED, STUDY_N_BOOT, guard_reference, load_comparison,
+                                  notebook_effects, pair_rows, part_seconds, per_variant, runs_table, variant_rows)
 
 FORMATS = ("png",)
 
@@ -72,7 +73,7 @@ def write_report(runs_root: Path, out: Path, n_boot: int = STUDY_N_BOOT) -> int:
         return 2
     out.mkdir(parents=True, exist_ok=True)
     committed_variants = pd.read_csv(out / "variants.csv") if (out / "variants.csv").is_file() else None
-    all_variants, all_pairs, missing, notebook_finals, from_folders = [], [], [], {}, 0
+    all_variants, all_pairs, missing, notebook_finals, from_folders, equivalence = [], [], [], {}, 0, []
     for comparison in COMPARISONS:
         written = write_comparison(index, comparison, out, n_boot)
         if written is not None:
@@ -86,25 +87,32 @@ def write_report(runs_root: Path, out: Path, n_boot: int = STUDY_N_BOOT) -> int:
         finals, aucs = per_variant(runs, "final_return"), per_variant(runs, "auc")
         all_variants += variant_rows(comparison, finals, aucs, other, n_boot)
         all_pairs += pair_rows(comparison, finals, aucs, n_boot)
+        if comparison.equivalence:
+            equivalence += equivalence_rows(comparison, finals, aucs, n_boot)
         if comparison is NOTEBOOK:
             notebook_finals = finals
     pairs = pd.DataFrame(all_pairs)
     pd.DataFrame(all_variants).to_csv(out / "variants.csv", index=False)
     pairs.to_csv(out / "pairs.csv", index=False)
+    equivalence = pd.DataFrame(equivalence)
+    if len(equivalence):
+        equivalence.to_csv(out / "equivalence.csv", index=False)
     effects = notebook_effects(notebook_finals, n_boot)
     effects.to_csv(out / "notebook_effects.csv", index=False)
     plot_overview(pairs, out)
     plot_notebook([r for r in all_variants if r["comparison"] == NOTEBOOK.key], out)
 
     merge_by_part(committed_runs, runs_table(index)).to_csv(out / "runs.csv", index=False)
-    guard = guard_reference(index)
-    if len(guard):  # otherwise the committed one stays
-        guard.to_csv(out / "guard_reference.csv", index=False)
+    for part, (name, _) in GUARDS.items():
+        guard = guard_reference(index, part)
+        if len(guard):  # otherwise the committed one stays
+            guard.to_csv(out / name, index=False)
     seconds = pd.DataFrame(sorted(part_seconds(runs_root).items()), columns=["part", "seconds"])
     merge_by_part(read_text(out / "compute.csv"), seconds).to_csv(out / "compute.csv", index=False)
     runs, compute = pd.read_csv(out / "runs.csv"), pd.read_csv(out / "compute.csv")
     seconds = dict(zip(compute["part"], compute["seconds"].astype(float)))
-    (out / "findings.md").write_text(findings_text(runs, seconds, all_pairs, all_variants, effects, missing, n_boot))
+    (out / "findings.md").write_text(findings_text(runs, seconds, all_pairs, all_variants, effects, missing, n_boot,
+                                                          equivalence))
     print(f"study report: {len(runs)} runs, {len(COMPARISONS) - len(missing)} of {len(COMPARISONS)} comparisons "
           f"({from_folders} from run folders here, the rest from committed per-run tables), written to {out}")
     return 0

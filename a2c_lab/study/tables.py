@@ -174,20 +174,24 @@ def notebook_effects(finals: dict, n_boot: int = STUDY_N_BOOT, seed: int = 0) ->
     return pd.DataFrame(rows)
 
 
-GUARD_PART, GUARD_STEPS = "cartpole/base", 100_000
+# The slow guard tests' references (tests/test_study_guard.py): per base part, the file the report
+# writes and the env step its per-seed return is read at.
+GUARDS = {"cartpole/base": ("guard_reference.csv", 100_000),
+          "halfcheetah/base": ("guard_reference_halfcheetah.csv", 150_000)}
 
 
-def guard_reference(index: RunIndex) -> pd.DataFrame:
-    """Per seed of the CartPole base: the mean return of its last 100 training episodes that ended
-    by env step 100k, what the slow guard test (tests/test_study_guard.py) re-measures. The lr is
-    constant and evaluation draws no training random numbers, so this is what a 100k run gives."""
+def guard_reference(index: RunIndex, part: str = "cartpole/base") -> pd.DataFrame:
+    """Per seed of a base part: the mean return of its last 100 training episodes that ended by the
+    guard's env step, what the slow guard test re-measures. The lr is constant and evaluation draws no
+    training random numbers, so this is what a run of that many steps gives."""
+    steps = GUARDS[part][1]
+    column = f"return_at_{steps // 1000}k"
     rows = []
-    for run_dir in index.select(Variant("base", GUARD_PART)):
+    for run_dir in index.select(Variant("base", part)):
         episodes = pd.read_csv(run_dir / M.EPISODES_FILE)
-        episodes = episodes[episodes[M.ENV_STEP] <= GUARD_STEPS]
-        rows.append(dict(seed=index.configs[run_dir][1]["seed"],
-                         return_at_100k=float(episodes[M.EPISODE_RETURN].tail(100).mean())))
-    return pd.DataFrame(rows).sort_values("seed") if rows else pd.DataFrame(columns=["seed", "return_at_100k"])
+        episodes = episodes[episodes[M.ENV_STEP] <= steps]
+        rows.append({"seed": index.configs[run_dir][1]["seed"], column: float(episodes[M.EPISODE_RETURN].tail(100).mean())})
+    return pd.DataFrame(rows).sort_values("seed") if rows else pd.DataFrame(columns=["seed", column])
 
 
 # The RL Zoo's A2C benchmark table: one trained agent each, evaluated greedily (mean +- std over

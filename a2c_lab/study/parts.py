@@ -34,6 +34,7 @@ class Part:
     grouped: bool = True  # seeds train as one batched group; False: one process per seed (wall-clock axes)
     pin_part1_base: bool = True  # part 1's parts pin its base's unclipped gradient (STUDY_BASE); part 2's do not
     launcher: str | None = None  # e.g. "local": every core (for separate processes whose wall time is not a result)
+    cores: int = 1  # cores its processes keep busy (compute = wall time x cores): 2 for envpool's threads or two jobs
 
     def command(self, runs: Path, cwd: Path) -> list[str]:
         """The multirun, run from ``cwd``, into ``runs``/<name> (written relative to ``cwd`` where inside it)."""
@@ -115,7 +116,9 @@ PARTS: list[Part] = [
 # envpool), each task at its conf/task/ budget; seeds 0-19 for the base and the headline
 # variants (H4 sharing, H5 coupling), 0-9 for every other axis. Its parts keep the config's clipping.
 def _part2(name: str, overrides: tuple[str, ...], seeds: tuple[int, ...], **kwargs) -> Part:
-    return Part(name, overrides, seeds, pin_part1_base=False, **kwargs)
+    """A part 2 part; on this 2-core machine one using envpool (study_mujoco) or two jobs keeps both cores busy."""
+    cores = 2 if "experiment=study_mujoco" in overrides or kwargs.get("launcher") == "local" else 1
+    return Part(name, overrides, seeds, pin_part1_base=False, cores=cores, **kwargs)
 
 
 def _mujoco_parts(task: str, headline: bool = True, axes: bool = True) -> list[Part]:

@@ -28,6 +28,7 @@ from a2c_lab.study.committed import comparison_runs, merge_by_part, not_resample
 from a2c_lab.study.comparisons import COMPARISONS, NOTEBOOK, Comparison, RunIndex
 from a2c_lab.study.equivalence import equivalence_rows
 from a2c_lab.study.figures import plot_notebook, plot_overview
+from a2c_lab.study.parts import BY_NAME
 from a2c_lab.study.findings import findings_text
 from a2c_lab.study.tables import (GUARDS, NOT_RESAMPLED, STUDY_N_BOOT, guard_reference, load_comparison,
                                   notebook_effects, pair_rows, part_seconds, per_variant, runs_table, variant_rows)
@@ -107,10 +108,13 @@ def write_report(runs_root: Path, out: Path, n_boot: int = STUDY_N_BOOT) -> int:
         guard = guard_reference(index, part)
         if len(guard):  # otherwise the committed one stays
             guard.to_csv(out / name, index=False)
-    seconds = pd.DataFrame(sorted(part_seconds(runs_root).items()), columns=["part", "seconds"])
+    seconds = pd.DataFrame([(part, s, BY_NAME[part].cores if part in BY_NAME else 1)
+                            for part, s in sorted(part_seconds(runs_root).items())], columns=["part", "seconds", "cores"])
+    seconds = seconds if len(seconds) else seconds[["part", "seconds"]]  # nothing new: compute.csv as committed
     merge_by_part(read_text(out / "compute.csv"), seconds).to_csv(out / "compute.csv", index=False)
     runs, compute = pd.read_csv(out / "runs.csv"), pd.read_csv(out / "compute.csv")
-    seconds = dict(zip(compute["part"], compute["seconds"].astype(float)))
+    cores = compute["cores"].fillna(1) if "cores" in compute else 1  # part 1's rows: one core each
+    seconds = dict(zip(compute["part"], compute["seconds"].astype(float) * cores))  # core-seconds
     (out / "findings.md").write_text(findings_text(runs, seconds, all_pairs, all_variants, effects, missing, n_boot,
                                                           equivalence))
     print(f"study report: {len(runs)} runs, {len(COMPARISONS) - len(missing)} of {len(COMPARISONS)} comparisons "

@@ -31,6 +31,7 @@ import pytest
 from scipy import stats
 
 from a2c_lab.runs import metrics as m
+from a2c_lab.study.tables import GUARDS as STUDY_GUARDS
 from a2c_lab.training import agents
 from a2c_lab.training.trainer import train_group
 
@@ -41,18 +42,24 @@ FALSE_FAIL_RATE = 0.01
 
 @dataclass(frozen=True)
 class Guard:
-    reference: str  # under results/study/
-    steps: int
+    part: str  # the study's base part: its reference file and env step are the report's (tables.GUARDS)
     overrides: tuple[str, ...]
     floor: float  # the band must sit above this: well above the task's random policy
     needs: tuple[str, ...] = ()  # modules the slice needs (extras)
 
+    @property
+    def reference(self) -> str:
+        return STUDY_GUARDS[self.part][0]
+
+    @property
+    def steps(self) -> int:
+        return STUDY_GUARDS[self.part][1]
+
 
 GUARDS = {
-    "cartpole": Guard("guard_reference.csv", 100_000, ("task=cartpole", "agent.max_grad_norm=null"),
-                      50.0),  # random: about 22
-    "halfcheetah": Guard("guard_reference_halfcheetah.csv", 150_000, ("experiment=study_mujoco", "task=halfcheetah"),
-                         -100.0, ("mujoco", "envpool")),  # random: about -283
+    "cartpole": Guard("cartpole/base", ("task=cartpole", "agent.max_grad_norm=null"), 50.0),  # random: about 22
+    "halfcheetah": Guard("halfcheetah/base", ("experiment=study_mujoco", "task=halfcheetah"), -100.0,
+                         ("mujoco", "envpool")),  # random: about -283
 }
 
 

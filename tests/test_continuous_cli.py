@@ -19,10 +19,10 @@ from a2c_lab.runs import metrics as m
 
 try:
     from test_resume import rows, start, wait_until
-    from test_wandb_tracking import a2c, job_env, wandb_runs
+    from wandb_files import a2c, job_env, wandb_runs
 except ImportError:  # tests/ imported as a package
     from tests.test_resume import rows, start, wait_until
-    from tests.test_wandb_tracking import a2c, job_env, wandb_runs
+    from tests.wandb_files import a2c, job_env, wandb_runs
 
 pytest.importorskip("mujoco")
 pytestmark = pytest.mark.slow

@@ -27,9 +27,9 @@ from a2c_lab.runs.run_folder import RUN_CONFIG_FILE, read_status
 from a2c_lab.training.trainer import train
 
 try:
-    from test_wandb_tracking import LAUNCHERS, a2c, job_env, only, read_all, read_csv, read_json, wandb_runs
+    from wandb_files import LAUNCHERS, a2c, job_env, only, read_all, read_csv, read_json, wandb_runs
 except ImportError:  # tests/ imported as a package
-    from tests.test_wandb_tracking import LAUNCHERS, a2c, job_env, only, read_all, read_csv, read_json, wandb_runs
+    from tests.wandb_files import LAUNCHERS, a2c, job_env, only, read_all, read_csv, read_json, wandb_runs
 
 REPO = Path(__file__).resolve().parents[1]
 FOREVER = "total_steps=1000000000"

@@ -282,10 +282,17 @@ def write_figures(comparison: Comparison, out_dir: Path, statistic: str = "mean"
 @contextmanager
 def theme() -> Iterator[None]:
     """The report's seaborn theme, for the figures drawn inside only: the caller's matplotlib
-    settings are as they were afterwards."""
-    with matplotlib.rc_context():
-        sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
-        yield
+    settings are as they were afterwards. seaborn's strip plots jitter their dots with numpy's
+    global random state: it is seeded here, so the same runs draw the same PNG byte for byte, and
+    given back to the caller as it was."""
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        with matplotlib.rc_context():
+            sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+            yield
+    finally:
+        np.random.set_state(state)
 
 
 def _draw_all(comparison: Comparison, out_dir: Path, statistic: str, formats: Sequence[str]) -> list[Path]:
